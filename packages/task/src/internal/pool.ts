@@ -1,0 +1,590 @@
+/**
+ * The state machine behind `TaskService`: counters, the FIFO slot queue, task
+ * fibers, quiescence waiters and change subscribers.
+ *
+ * Every mutation below is plain synchronous JavaScript. A fiber runs one
+ * synchronous step at a time on the single JavaScript thread, so each method
+ * of `Pool` is one atomic step with respect to every other fiber: a check and
+ * the registration that depends on it can never be separated by another
+ * fiber's step. That is why this module uses plain fields instead of `Ref`s.
+ *
+ * Invariants (after every method returns):
+ * - `running <= bound` unless `resize` lowered the bound below the number of
+ *   slots already held (they drain; nothing new starts until `running < bound`)
+ * - `running` = number of tasks with `holdsSlot`
+ * - `registered` = tasks registered and not yet finished
+ * - `active` = `registered` - tasks with `counted === false` (inside `yieldQuiescent`)
+ * - `parked` = tasks linked in the FIFO slot queue (`head` .. `tail`)
+ * - queue non-empty implies `running >= bound` (nobody waits for a free slot)
+ * - a task is in the slot queue at most once, and only while it holds no slot
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
+import type * as Scheduler from "effect/Scheduler"
+
+/**
+ * Task states, as small integers for a cheap hot path.
+ *
+ * @internal
+ */
+export const State = {
+  /** registered, waiting for its first slot; no fiber yet */
+  Parked: 0,
+  /** slot granted, fiber about to start */
+  Starting: 1,
+  Running: 2,
+  YieldedSlot: 3,
+  YieldedQuiescent: 4,
+  /** a started task waiting in the slot queue to get a slot back */
+  Requeued: 5,
+  Done: 6
+} as const
+
+/** @internal */
+export type State = typeof State[keyof typeof State]
+
+/** @internal */
+export type StateName = "parked" | "running" | "yielded-slot" | "yielded-quiescent"
+
+const stateNames: ReadonlyArray<StateName> = [
+  "parked",
+  "running",
+  "running",
+  "yielded-slot",
+  "yielded-quiescent",
+  "parked",
+  "running"
+]
+
+/** @internal */
+export const stateName = (state: State): StateName => stateNames[state]!
+
+/**
+ * Hooks a `Coalescer` attaches to its runs.
+ *
+ * @internal
+ */
+export interface TaskOwner {
+  readonly key: unknown
+  /** called once, synchronously, when the task's fiber has exited or the task was dropped unstarted */
+  onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void
+}
+
+/** @internal */
+export class Task {
+  readonly id: number
+  name: string
+  body: Effect.Effect<unknown, unknown> | undefined
+  context: Context.Context<never>
+  readonly owner: TaskOwner | undefined
+  state: State = State.Parked as State
+  holdsSlot = false
+  counted = true
+  fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  /** slot queue links */
+  next: Task | undefined = undefined
+  prev: Task | undefined = undefined
+  /** set while a started task waits in the slot queue */
+  resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
+  readonly registeredAt: number
+  stateSince: number
+
+  constructor(
+    id: number,
+    name: string,
+    body: Effect.Effect<unknown, unknown>,
+    context: Context.Context<never>,
+    owner: TaskOwner | undefined,
+    now: number
+  ) {
+    this.id = id
+    this.name = name
+    this.body = body
+    this.context = context
+    this.owner = owner
+    this.registeredAt = now
+    this.stateSince = now
+  }
+}
+
+interface QuiescenceWaiter {
+  readonly threshold: number
+  readonly resume: (effect: Effect.Effect<void>) => void
+}
+
+/** how many task starts / resumes one drain runs before it hands the thread back */
+const drainBudget = 512
+
+/** @internal */
+export interface PoolClock {
+  currentTimeMillisUnsafe(): number
+}
+
+/** @internal */
+export class Pool {
+  bound: number
+  running = 0
+  active = 0
+  registered = 0
+  parked = 0
+  failures = 0
+  closed = false
+  private nextId = 1
+
+  /** FIFO slot queue: parked tasks and started tasks waiting to get a slot back */
+  private head: Task | undefined = undefined
+  private tail: Task | undefined = undefined
+
+  /** started tasks by their fiber: answers "is this fiber a task body's own fiber?" */
+  readonly fibers = new Map<Fiber.Fiber<unknown, unknown>, Task>()
+
+  /** granted tasks waiting to be started or resumed, run in order by `drain` */
+  private ready: Array<Task> = []
+  private readyHead = 0
+  private draining = false
+  private drainScheduled = false
+
+  private readonly quiescenceWaiters = new Set<QuiescenceWaiter>()
+  private maxThreshold = -Infinity
+  /** a settle check is scheduled; `dirty`: a decrement happened after it was scheduled */
+  private settleArmed = false
+  private settleDirty = false
+
+  /** waiters completed during the current step, resumed once the step is done */
+  private wakeups: Array<(effect: Effect.Effect<void>) => void> = []
+  private readonly doneWaiters = new Set<(effect: Effect.Effect<void>) => void>()
+  private readonly subscribers = new Set<Queue.Queue<number, Cause.Done>>()
+
+  private readonly dispatcher: Scheduler.SchedulerDispatcher
+  private readonly settleDispatcher: Scheduler.SchedulerDispatcher
+  private readonly clock: PoolClock
+
+  constructor(
+    bound: number,
+    dispatcher: Scheduler.SchedulerDispatcher,
+    settleDispatcher: Scheduler.SchedulerDispatcher,
+    clock: PoolClock
+  ) {
+    this.bound = bound
+    this.dispatcher = dispatcher
+    this.settleDispatcher = settleDispatcher
+    this.clock = clock
+  }
+
+  now(): number {
+    return this.clock.currentTimeMillisUnsafe()
+  }
+
+  // ---------------------------------------------------------------------------
+  // registration and start
+  // ---------------------------------------------------------------------------
+
+  /** Registers a task; returns it, or `undefined` when the pool is closed. */
+  register(
+    name: string,
+    body: Effect.Effect<unknown, unknown>,
+    context: Context.Context<never>,
+    owner: TaskOwner | undefined
+  ): Task | undefined {
+    if (this.closed) return undefined
+    const task = new Task(this.nextId++, name, body, context, owner, this.now())
+    this.registered++
+    this.active++
+    this.publish()
+    if (this.running < this.bound && this.head === undefined) {
+      this.grant(task)
+      this.scheduleDrain()
+    } else {
+      this.enqueue(task)
+    }
+    return task
+  }
+
+  /** Gives `task` a slot and queues it for start (or resume). */
+  private grant(task: Task): void {
+    this.running++
+    task.holdsSlot = true
+    task.state = task.fiber === undefined ? State.Starting : State.Running
+    task.stateSince = this.now()
+    this.ready.push(task)
+  }
+
+  private scheduleDrain(): void {
+    if (this.draining || this.drainScheduled) return
+    this.drainScheduled = true
+    this.dispatcher.scheduleTask(this.scheduledDrain, 0)
+  }
+
+  private readonly scheduledDrain = (): void => {
+    this.drainScheduled = false
+    this.drain()
+  }
+
+  /**
+   * Starts or resumes granted tasks in grant order. Bodies that finish
+   * synchronously grant the next task from inside this loop (their exit
+   * observer runs inline), so a run of synchronous bodies costs no scheduler
+   * round per task; the budget hands the thread back now and then.
+   */
+  private drain(): void {
+    if (this.draining) return
+    this.draining = true
+    try {
+      let budget = drainBudget
+      while (this.readyHead < this.ready.length) {
+        if (budget-- === 0) {
+          this.draining = false
+          this.scheduleDrain()
+          return
+        }
+        const task = this.ready[this.readyHead]!
+        this.ready[this.readyHead++] = undefined as any
+        if (task.fiber === undefined) {
+          this.start(task)
+        } else {
+          const resume = task.resume
+          task.resume = undefined
+          resume?.(Effect.void)
+        }
+      }
+      this.ready.length = 0
+      this.readyHead = 0
+    } finally {
+      this.draining = false
+    }
+  }
+
+  private start(task: Task): void {
+    if (task.state === State.Done) return // dropped by shutdown before it started
+    const body = task.body!
+    task.body = undefined
+    task.state = State.Running
+    const fiber = Effect.runForkWith(task.context)(
+      Effect.withFiber((fiber) => {
+        task.fiber = fiber
+        this.fibers.set(fiber, task)
+        return body
+      })
+    )
+    fiber.addObserver((exit) => this.onExit(task, fiber, exit))
+  }
+
+  setState(task: Task, state: State): void {
+    task.state = state
+    task.stateSince = this.now()
+  }
+
+  /** Every registered task, in registration order. */
+  tasks(): Array<Task> {
+    const out: Array<Task> = []
+    for (const task of this.fibers.values()) out.push(task)
+    for (let task = this.head; task !== undefined; task = task.next) {
+      if (task.fiber === undefined) out.push(task)
+    }
+    for (let i = this.readyHead; i < this.ready.length; i++) {
+      const task = this.ready[i]!
+      if (task.fiber === undefined && task.state !== State.Done) out.push(task)
+    }
+    return out.sort((a, b) => a.id - b.id)
+  }
+
+  // ---------------------------------------------------------------------------
+  // the slot queue
+  // ---------------------------------------------------------------------------
+
+  private enqueue(task: Task): void {
+    task.prev = this.tail
+    task.next = undefined
+    if (this.tail === undefined) this.head = task
+    else this.tail.next = task
+    this.tail = task
+    this.parked++
+  }
+
+  private unlink(task: Task): void {
+    if (task.prev === undefined) this.head = task.next
+    else task.prev.next = task.next
+    if (task.next === undefined) this.tail = task.prev
+    else task.next.prev = task.prev
+    task.prev = task.next = undefined
+    this.parked--
+  }
+
+  private isQueued(task: Task): boolean {
+    return task.prev !== undefined || this.head === task
+  }
+
+  /** Hands free slots to the oldest waiters. */
+  private grantWaiting(): void {
+    let granted = false
+    while (this.head !== undefined && this.running < this.bound) {
+      const task = this.head
+      this.unlink(task)
+      this.grant(task)
+      granted = true
+    }
+    if (granted) this.scheduleDrain()
+  }
+
+  releaseSlot(task: Task): void {
+    task.holdsSlot = false
+    this.running--
+    this.grantWaiting()
+  }
+
+  /**
+   * Takes a slot for a started task: at once when one is free and nobody is
+   * queued, otherwise at the back of the queue. Interruptible while queued.
+   */
+  acquireSlot(task: Task, waitingState: State = State.Requeued): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (task.holdsSlot) return Effect.void
+      if (this.running < this.bound && this.head === undefined) {
+        this.running++
+        task.holdsSlot = true
+        return Effect.void
+      }
+      return Effect.callback<void>((resume) => {
+        task.resume = resume
+        task.state = waitingState
+        task.stateSince = this.now()
+        this.enqueue(task)
+        return Effect.sync(() => {
+          if (this.isQueued(task)) {
+            this.unlink(task)
+            task.resume = undefined
+          }
+        })
+      })
+    })
+  }
+
+  // ---------------------------------------------------------------------------
+  // counting
+  // ---------------------------------------------------------------------------
+
+  /** The task leaves `active` (entering `yieldQuiescent`). */
+  uncount(task: Task): void {
+    task.counted = false
+    this.active--
+    this.onDecrement()
+    this.flushWakeups()
+  }
+
+  /** The task is counted again (leaving `yieldQuiescent`). */
+  recount(task: Task): void {
+    task.counted = true
+    this.active++
+    this.publish()
+  }
+
+  /**
+   * Called after every decrement of `active`.
+   *
+   * Hand-off rule: a task A may wake a task B that waits inside
+   * `yieldQuiescent` and then end; until B resumes, `active` is one too low.
+   * Such a window exists only while some task is uncounted
+   * (`registered > active`). A waiter whose threshold holds even if every
+   * uncounted task came back (`registered <= threshold`) completes at once;
+   * the others complete in `settle`, one scheduler round after the last
+   * decrement, when every fiber woken before it has had its turn.
+   */
+  private onDecrement(): void {
+    this.publish()
+    if (this.registered > this.active) {
+      if (this.settleArmed) this.settleDirty = true
+      else this.armSettle()
+    }
+    if (this.registered <= this.maxThreshold) this.completeWaiters(this.registered)
+  }
+
+  private armSettle(): void {
+    this.settleArmed = true
+    this.settleDirty = false
+    this.settleDispatcher.scheduleTask(this.settle, 0)
+  }
+
+  private readonly settle = (): void => {
+    if (this.settleDirty) {
+      // a decrement happened after this check was scheduled: fibers woken
+      // just before it may not have run yet; look again one round later
+      this.settleDirty = false
+      this.settleDispatcher.scheduleTask(this.settle, 0)
+      return
+    }
+    this.settleArmed = false
+    if (this.active <= this.maxThreshold) this.completeWaiters(this.active)
+    this.flushWakeups()
+  }
+
+  /**
+   * Resumes completed waiters. Called only where the pool's state is
+   * consistent again: a resumed fiber runs inline and may call back into the
+   * pool.
+   */
+  private flushWakeups(): void {
+    if (this.wakeups.length === 0) return
+    const wakeups = this.wakeups
+    this.wakeups = []
+    for (let i = 0; i < wakeups.length; i++) wakeups[i]!(Effect.void)
+  }
+
+  /** Completes every quiescence waiter whose threshold is at least `count`. */
+  private completeWaiters(count: number): void {
+    let max = -Infinity
+    for (const waiter of this.quiescenceWaiters) {
+      if (count <= waiter.threshold) {
+        this.quiescenceWaiters.delete(waiter)
+        this.wakeups.push(waiter.resume)
+      } else if (waiter.threshold > max) {
+        max = waiter.threshold
+      }
+    }
+    this.maxThreshold = max
+  }
+
+  awaitQuiescence(threshold: number): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (threshold < 0) return Effect.never
+      if (this.registered <= threshold || (this.active <= threshold && !this.settleArmed)) return Effect.void
+      return Effect.callback<void>((resume) => {
+        const waiter: QuiescenceWaiter = { threshold, resume }
+        this.quiescenceWaiters.add(waiter)
+        if (threshold > this.maxThreshold) this.maxThreshold = threshold
+        return Effect.sync(() => {
+          this.quiescenceWaiters.delete(waiter)
+          if (this.quiescenceWaiters.size === 0) this.maxThreshold = -Infinity
+        })
+      })
+    })
+  }
+
+  readonly blockTillDone: Effect.Effect<void> = Effect.suspend(() => {
+    if (this.registered === 0) return Effect.void
+    return Effect.callback<void>((resume) => {
+      this.doneWaiters.add(resume)
+      return Effect.sync(() => {
+        this.doneWaiters.delete(resume)
+      })
+    })
+  })
+
+  // ---------------------------------------------------------------------------
+  // change subscribers
+  // ---------------------------------------------------------------------------
+
+  subscribe(queue: Queue.Queue<number, Cause.Done>): void {
+    Queue.offerUnsafe(queue, this.active)
+    if (this.closed && this.registered === 0) {
+      Queue.endUnsafe(queue)
+      return
+    }
+    this.subscribers.add(queue)
+  }
+
+  unsubscribe(queue: Queue.Queue<number, Cause.Done>): void {
+    this.subscribers.delete(queue)
+  }
+
+  private publish(): void {
+    if (this.subscribers.size === 0) return
+    for (const queue of this.subscribers) Queue.offerUnsafe(queue, this.active)
+  }
+
+  // ---------------------------------------------------------------------------
+  // exit
+  // ---------------------------------------------------------------------------
+
+  /** Counts and logs a failed run. Interruption alone is not a failure. */
+  recordFailure(name: string, context: Context.Context<never>, cause: Cause.Cause<unknown>): void {
+    this.failures++
+    Effect.runForkWith(context)(
+      Effect.logError(`task "${name}" failed`, cause).pipe(Effect.annotateLogs("task", name))
+    )
+  }
+
+  private onExit(task: Task, fiber: Fiber.Fiber<unknown, unknown>, exit: Exit.Exit<unknown, unknown>): void {
+    this.fibers.delete(fiber)
+    if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
+      this.recordFailure(task.name, task.context, exit.cause)
+    }
+    this.finish(task, exit)
+    // Bodies that completed synchronously inside `drain` already run inside
+    // the loop; elsewhere, start the tasks this exit granted right here.
+    this.drain()
+  }
+
+  /** Unregisters a task (finished, or dropped unstarted at shutdown). */
+  private finish(task: Task, exit: Exit.Exit<unknown, unknown>): void {
+    if (this.isQueued(task)) this.unlink(task)
+    task.resume = undefined
+    task.state = State.Done
+    task.context = undefined as any
+    task.body = undefined
+    if (task.holdsSlot) {
+      task.holdsSlot = false
+      this.running--
+    }
+    this.registered--
+    if (task.counted) {
+      this.active--
+      this.onDecrement()
+    }
+    this.grantWaiting()
+    if (task.owner !== undefined) task.owner.onExit(task, exit)
+    if (this.registered === 0) this.onIdle()
+    this.flushWakeups()
+  }
+
+  private onIdle(): void {
+    if (this.doneWaiters.size > 0) {
+      for (const resume of this.doneWaiters) this.wakeups.push(resume)
+      this.doneWaiters.clear()
+    }
+    if (this.closed) {
+      for (const queue of this.subscribers) Queue.endUnsafe(queue)
+      this.subscribers.clear()
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // resize and shutdown
+  // ---------------------------------------------------------------------------
+
+  resize(bound: number): void {
+    this.bound = bound
+    this.grantWaiting()
+  }
+
+  /** Closes the pool: drops unstarted tasks and interrupts every task fiber. */
+  shutdown(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.closed = true
+      // tasks that never started: parked ones, and granted ones whose start is pending
+      const dropped: Array<Task> = []
+      for (let task = this.head; task !== undefined;) {
+        const next = task.next
+        if (task.fiber === undefined) {
+          this.unlink(task)
+          dropped.push(task)
+        }
+        task = next
+      }
+      for (let i = this.readyHead; i < this.ready.length; i++) {
+        const task = this.ready[i]!
+        if (task.fiber === undefined && task.state !== State.Done) dropped.push(task)
+      }
+      const interrupted = Exit.interrupt()
+      for (const task of dropped) this.finish(task, interrupted)
+      for (const fiber of Array.from(this.fibers.keys())) fiber.interruptUnsafe()
+      if (this.registered === 0) this.onIdle()
+      return this.blockTillDone
+    })
+  }
+}
