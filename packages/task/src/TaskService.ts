@@ -321,8 +321,8 @@ const makeWithBound = (bound: number): Effect.Effect<Shape, never, Scope.Scope> 
       yieldSlot: (self) => yieldWith(pool, self, false),
       yieldQuiescent: (self) => yieldWith(pool, self, true),
       snapshot,
-      resize(workers: number): Effect.Effect<void> {
-        const normalized = normalizeWorkers("TaskService.resize", workers)
+      resize(newWorkers: number): Effect.Effect<void> {
+        const normalized = normalizeWorkers("TaskService.resize", newWorkers)
         if ("error" in normalized) return Effect.die(normalized.error)
         return Effect.sync(() => pool.resize(normalized.bound))
       },
@@ -470,6 +470,7 @@ export declare namespace TaskService {
    * @since 0.1.0
    * @category models
    */
+  // oxlint-disable-next-line no-shadow
   export type Shape = ServiceShape
 }
 

@@ -26,3 +26,10 @@ export type {
    */
   TaskInfo
 } from "./TaskService.ts"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  Coalescer
+} from "./Coalescer.ts"

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Latch } from "effect"
-import { TestClock } from "effect/testing"
 import { TaskService } from "effect-task"
+import { TestClock } from "effect/testing"
 
 describe("smoke", () => {
   it.effect("runs tasks under a bound", () =>
@@ -11,13 +11,16 @@ describe("smoke", () => {
       let high = 0
       let done = 0
       for (let i = 0; i < 10; i++) {
-        yield* tasks.go(`t${i}`, Effect.gen(function*() {
-          running++
-          high = Math.max(high, running)
-          yield* Effect.sleep("1 second")
-          running--
-          done++
-        }))
+        yield* tasks.go(
+          `t${i}`,
+          Effect.gen(function*() {
+            running++
+            high = Math.max(high, running)
+            yield* Effect.sleep("1 second")
+            running--
+            done++
+          })
+        )
       }
       assert.strictEqual(yield* tasks.activeCount, 10)
       const waiter = yield* Effect.forkChild(tasks.blockTillDone)
@@ -35,10 +38,18 @@ describe("smoke", () => {
       const l2 = yield* Latch.make(false)
       const log: Array<string> = []
       const gate = yield* Deferred.make<void>()
-      yield* tasks.go("src", Effect.andThen(Deferred.await(gate), Effect.andThen(l1.open, Effect.sync(() => log.push("src")))))
-      yield* tasks.go("mid", Effect.andThen(tasks.yieldQuiescent(l1.await), Effect.andThen(l2.open, Effect.sync(() => log.push("mid")))))
+      yield* tasks.go(
+        "src",
+        Effect.andThen(Deferred.await(gate), Effect.andThen(l1.open, Effect.sync(() => log.push("src"))))
+      )
+      yield* tasks.go(
+        "mid",
+        Effect.andThen(tasks.yieldQuiescent(l1.await), Effect.andThen(l2.open, Effect.sync(() => log.push("mid"))))
+      )
       yield* tasks.go("leaf", Effect.andThen(tasks.yieldQuiescent(l2.await), Effect.sync(() => log.push("leaf"))))
-      const q = yield* Effect.forkChild(tasks.awaitQuiescence(0).pipe(Effect.andThen(Effect.sync(() => log.push("quiet")))))
+      const q = yield* Effect.forkChild(
+        tasks.awaitQuiescence(0).pipe(Effect.andThen(Effect.sync(() => log.push("quiet"))))
+      )
       yield* Effect.yieldNow
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.join(q)

@@ -266,9 +266,9 @@ export class Pool {
     task.body = undefined
     task.state = State.Running
     const fiber = Effect.runForkWith(task.context)(
-      Effect.withFiber((fiber) => {
-        task.fiber = fiber
-        this.fibers.set(fiber, task)
+      Effect.withFiber((self) => {
+        task.fiber = self
+        this.fibers.set(self, task)
         return body
       })
     )
@@ -291,7 +291,7 @@ export class Pool {
       const task = this.ready[i]!
       if (task.fiber === undefined && task.state !== State.Done) out.push(task)
     }
-    return out.sort((a, b) => a.id - b.id)
+    return out.toSorted((a, b) => a.id - b.id)
   }
 
   // ---------------------------------------------------------------------------
@@ -527,6 +527,9 @@ export class Pool {
     task.state = State.Done
     task.context = undefined as any
     task.body = undefined
+    // The owner may register a successor (a coalescer re-run); doing that
+    // before this task's decrement keeps `activeCount` from dipping.
+    if (task.owner !== undefined) task.owner.onExit(task, exit)
     if (task.holdsSlot) {
       task.holdsSlot = false
       this.running--
@@ -537,7 +540,6 @@ export class Pool {
       this.onDecrement()
     }
     this.grantWaiting()
-    if (task.owner !== undefined) task.owner.onExit(task, exit)
     if (this.registered === 0) this.onIdle()
     this.flushWakeups()
   }
