@@ -43,6 +43,16 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           setupFiles: [path.join(root, "vitest.setup.ts")]
         }
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: "demo",
+          root: path.join(root, "packages/demo"),
+          include: ["test/**/*.test.ts"],
+          setupFiles: [path.join(root, "vitest.setup.ts")],
+          passWithNoTests: true
+        }
       }
     ]
   }
