@@ -181,7 +181,7 @@ const yieldWith = <A, E, R>(
   quiescent: boolean
 ): Effect.Effect<A, E, R> =>
   Effect.withFiber((fiber) => {
-    const task = pool.fibers.get(fiber)
+    const task = pool.taskOf(fiber)
     if (task === undefined) return self // outside any task, or on a child fiber of a body
     const releaseSlot = task.holdsSlot && pool.bound !== Infinity
     const leaveCount = quiescent && task.counted
@@ -211,13 +211,13 @@ const yieldWith = <A, E, R>(
     })
   })
 
-const toInfo = (task: Task): TaskInfo => {
+const toInfo = (epoch: number) => (task: Task): TaskInfo => {
   const info = {
     id: task.id,
     name: task.name,
     state: stateName(task.state),
-    registeredAt: task.registeredAt,
-    stateSince: task.stateSince
+    registeredAt: epoch + task.registeredAt,
+    stateSince: epoch + task.stateSince
   }
   return task.owner === undefined ? info : { ...info, key: task.owner.key }
 }
@@ -287,7 +287,7 @@ const makeWithBound = (bound: number): Effect.Effect<Shape, never, Scope.Scope> 
     const activeCount = Effect.sync(() => pool.active)
     const failures = Effect.sync(() => pool.failures)
     const workers = Effect.sync(() => (pool.bound === Infinity ? undefined : pool.bound))
-    const snapshot = Effect.sync(() => pool.tasks().map(toInfo))
+    const snapshot = Effect.sync(() => pool.tasks().map(toInfo(pool.epoch)))
     const activeChanges = Stream.callback<number>((queue) =>
       Effect.acquireRelease(
         Effect.sync(() => pool.subscribe(queue)),

@@ -142,7 +142,7 @@ export class Pool {
   private tail: Task | undefined = undefined
 
   /** started tasks by their fiber: answers "is this fiber a task body's own fiber?" */
-  readonly fibers = new Map<Fiber.Fiber<unknown, unknown>, Task>()
+  private readonly fibers = new Map<number, Task>()
 
   /** granted tasks waiting to be started or resumed, run in order by `drain` */
   private ready: Array<Task> = []
@@ -164,6 +164,7 @@ export class Pool {
   private readonly dispatcher: Scheduler.SchedulerDispatcher
   private readonly settleDispatcher: Scheduler.SchedulerDispatcher
   private readonly clock: PoolClock
+  readonly epoch: number
 
   constructor(
     bound: number,
@@ -175,10 +176,32 @@ export class Pool {
     this.dispatcher = dispatcher
     this.settleDispatcher = settleDispatcher
     this.clock = clock
+    this.epoch = clock.currentTimeMillisUnsafe()
   }
 
+  /**
+   * Milliseconds since the pool was made: a small integer, so the task's time
+   * fields stay unboxed (`TaskInfo` adds `epoch` back). The clock is read at
+   * most once per synchronous stretch: the value is dropped at the next
+   * microtask checkpoint, so it is never older than the current macrotask.
+   */
   now(): number {
-    return this.clock.currentTimeMillisUnsafe()
+    if (this.nowCache < 0) {
+      this.nowCache = (this.clock.currentTimeMillisUnsafe() - this.epoch) | 0
+      queueMicrotask(this.dropNow)
+    }
+    return this.nowCache
+  }
+
+  private nowCache = -1
+  private readonly dropNow = (): void => {
+    this.nowCache = -1
+  }
+
+  /** The task whose body is the calling fiber, if any. */
+  taskOf(fiber: Fiber.Fiber<unknown, unknown>): Task | undefined {
+    const task = this.fibers.get(fiber.id)
+    return task !== undefined && task.fiber === fiber ? task : undefined
   }
 
   // ---------------------------------------------------------------------------
@@ -256,24 +279,36 @@ export class Pool {
       this.ready.length = 0
       this.readyHead = 0
     } finally {
+      if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+        // a steady flow never empties `ready`: drop the consumed prefix
+        this.ready = this.ready.slice(this.readyHead)
+        this.readyHead = 0
+      }
       this.draining = false
     }
   }
 
   private start(task: Task): void {
     if (task.state === State.Done) return // dropped by shutdown before it started
-    const body = task.body!
-    task.body = undefined
     task.state = State.Running
-    const fiber = Effect.runForkWith(task.context)(
-      Effect.withFiber((self) => {
-        task.fiber = self
-        this.fibers.set(self, task)
-        return body
-      })
-    )
+    // `bindTask` is the new fiber's first step and runs inside `runForkWith`,
+    // before it returns: it picks the task up from `starting`.
+    this.starting = task
+    const fiber = Effect.runForkWith(task.context)(this.bindTask)
     fiber.addObserver((exit) => this.onExit(task, fiber, exit))
   }
+
+  private starting: Task | undefined = undefined
+
+  private readonly bindTask: Effect.Effect<unknown, unknown> = Effect.withFiber((fiber) => {
+    const task = this.starting!
+    this.starting = undefined
+    task.fiber = fiber
+    this.fibers.set(fiber.id, task)
+    const body = task.body!
+    task.body = undefined
+    return body
+  })
 
   setState(task: Task, state: State): void {
     task.state = state
@@ -510,7 +545,7 @@ export class Pool {
   }
 
   private onExit(task: Task, fiber: Fiber.Fiber<unknown, unknown>, exit: Exit.Exit<unknown, unknown>): void {
-    this.fibers.delete(fiber)
+    this.fibers.delete(fiber.id)
     if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
       this.recordFailure(task.name, task.context, exit.cause)
     }
@@ -584,7 +619,7 @@ export class Pool {
       }
       const interrupted = Exit.interrupt()
       for (const task of dropped) this.finish(task, interrupted)
-      for (const fiber of Array.from(this.fibers.keys())) fiber.interruptUnsafe()
+      for (const task of Array.from(this.fibers.values())) task.fiber!.interruptUnsafe()
       if (this.registered === 0) this.onIdle()
       return this.blockTillDone
     })
