@@ -39,7 +39,7 @@ import * as Effect from "effect/Effect"
 import * as MutableHashMap from "effect/MutableHashMap"
 import * as Option from "effect/Option"
 import type { Pool, Task, TaskOwner } from "./internal/pool.ts"
-import { State } from "./internal/pool.ts"
+import { State, withTaskSpan } from "./internal/pool.ts"
 import { poolOf, TaskService } from "./TaskService.ts"
 
 /**
@@ -95,6 +95,8 @@ interface Entry {
   state: "parked" | "running" | "requeued"
   pending: boolean
   task: Task | undefined
+  /** runs started so far (the re-run number of the current run) */
+  runs: number
 }
 
 const invalid = (argument: string, value: unknown, expected: string): Cause.IllegalArgumentError =>
@@ -162,12 +164,22 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
   const runLoop = (entry: Entry): Effect.Effect<void> =>
     Effect.suspend(() => {
       const task = entry.task!
+      // the run starts: it takes the latest body, and later submits mark it pending
+      const parkedSince = entry.state === "parked" ? task.registeredAt : task.stateSince
       entry.state = "running"
       entry.pending = false
+      entry.runs++
       const name = entry.name
       const context = entry.context
       task.name = name
-      return Effect.flatMap(Effect.exit(Effect.provideContext(entry.body, context)), (exit) => {
+      pool.runStarted(task, parkedSince)
+      const run = withTaskSpan(entry.body, task, context, {
+        "effect_task.coalescer.key": String(entry.key),
+        "effect_task.coalescer.run": entry.runs,
+        "effect_task.task.parked_ms": task.startedAt - parkedSince
+      })
+      return Effect.flatMap(Effect.exit(Effect.provideContext(run, context)), (exit) => {
+        pool.runEnded(task, exit)
         if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
           pool.recordFailure(name, context, exit.cause)
         }
@@ -195,7 +207,8 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
             context: fiber.context,
             state: "parked",
             pending: false,
-            task: undefined
+            task: undefined,
+            runs: 0
           }
           if (registerRun(entry)) MutableHashMap.set(entries, key, entry)
           return Effect.void

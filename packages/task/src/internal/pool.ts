@@ -21,12 +21,14 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import type * as Scheduler from "effect/Scheduler"
+import * as Tracer from "effect/Tracer"
+import { DurationHistogram, type MetricSource } from "./metrics.ts"
 
 /**
  * Task states, as small integers for a cheap hot path.
@@ -94,6 +96,8 @@ export class Task {
   resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
   readonly registeredAt: number
   stateSince: number
+  /** when the current body (or coalescer run) started */
+  startedAt = 0
 
   constructor(
     id: number,
@@ -127,13 +131,20 @@ export interface PoolClock {
 }
 
 /** @internal */
-export class Pool {
+export class Pool implements MetricSource {
   bound: number
   running = 0
   active = 0
   registered = 0
   parked = 0
   failures = 0
+  /** started tasks inside a yield, without a worker slot */
+  yielded = 0
+  started = 0
+  succeeded = 0
+  interrupted = 0
+  readonly parkedTime = new DurationHistogram()
+  readonly runningTime = new DurationHistogram()
   closed = false
   private nextId = 1
 
@@ -291,6 +302,7 @@ export class Pool {
   private start(task: Task): void {
     if (task.state === State.Done) return // dropped by shutdown before it started
     task.state = State.Running
+    if (task.owner === undefined) this.runStarted(task, task.registeredAt)
     // `bindTask` is the new fiber's first step and runs inside `runForkWith`,
     // before it returns: it picks the task up from `starting`.
     this.starting = task
@@ -307,10 +319,31 @@ export class Pool {
     this.fibers.set(fiber.id, task)
     const body = task.body!
     task.body = undefined
-    return body
+    if (task.owner !== undefined) return body // coalescer runs open a span per run
+    return withTaskSpan(body, task, task.context, {
+      "effect_task.task.parked_ms": task.startedAt - task.registeredAt
+    })
   })
 
+  /** Metrics: a body or coalescer run starts after waiting for a slot since `parkedSince`. */
+  runStarted(task: Task, parkedSince: number): void {
+    const now = this.now()
+    this.started++
+    this.parkedTime.observeMillis(now - parkedSince)
+    task.startedAt = now
+  }
+
+  /** Metrics: a body or coalescer run ended (its failure, if any, is counted by `recordFailure`). */
+  runEnded(task: Task, exit: Exit.Exit<unknown, unknown>): void {
+    this.runningTime.observeMillis(this.now() - task.startedAt)
+    if (exit._tag === "Success") this.succeeded++
+    else if (Cause.hasInterruptsOnly(exit.cause)) this.interrupted++
+  }
+
   setState(task: Task, state: State): void {
+    const wasYielded = task.state === State.YieldedSlot || task.state === State.YieldedQuiescent
+    const isYielded = state === State.YieldedSlot || state === State.YieldedQuiescent
+    if (wasYielded !== isYielded) this.yielded += isYielded ? 1 : -1
     task.state = state
     task.stateSince = this.now()
   }
@@ -546,6 +579,11 @@ export class Pool {
 
   private onExit(task: Task, fiber: Fiber.Fiber<unknown, unknown>, exit: Exit.Exit<unknown, unknown>): void {
     this.fibers.delete(fiber.id)
+    if (task.owner === undefined) {
+      this.runEnded(task, exit)
+    } else if (exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause)) {
+      this.interrupted++ // a coalescer run counts its own successes and failures
+    }
     if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
       this.recordFailure(task.name, task.context, exit.cause)
     }
@@ -559,6 +597,7 @@ export class Pool {
   private finish(task: Task, exit: Exit.Exit<unknown, unknown>): void {
     if (this.isQueued(task)) this.unlink(task)
     task.resume = undefined
+    if (task.state === State.YieldedSlot || task.state === State.YieldedQuiescent) this.yielded--
     task.state = State.Done
     task.context = undefined as any
     task.body = undefined
@@ -618,6 +657,7 @@ export class Pool {
         if (task.fiber === undefined && task.state !== State.Done) dropped.push(task)
       }
       const interrupted = Exit.interrupt()
+      this.interrupted += dropped.length
       for (const task of dropped) this.finish(task, interrupted)
       for (const task of Array.from(this.fibers.values())) task.fiber!.interruptUnsafe()
       if (this.registered === 0) this.onIdle()
@@ -625,3 +665,20 @@ export class Pool {
     })
   }
 }
+
+/**
+ * Runs `body` in a span named after the task when the context it was
+ * registered from has a span (its parent); without one, tracing is not in use
+ * and no span is made.
+ *
+ * @internal
+ */
+export const withTaskSpan = <A, E>(
+  body: Effect.Effect<A, E>,
+  task: Task,
+  context: Context.Context<never>,
+  attributes: Record<string, unknown>
+): Effect.Effect<A, E> =>
+  Context.getOrUndefined(context, Tracer.ParentSpan) === undefined
+    ? body
+    : Effect.withSpan(body, task.name, { attributes: { "effect_task.task.id": task.id, ...attributes } })
