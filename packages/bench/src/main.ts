@@ -1,1 +1,148 @@
-console.log("bench: not yet implemented")
+/**
+ * Benchmarks of effect-task against p-limit, p-queue, fastq, `Effect.forEach`,
+ * a hand-rolled promise pool and a naive Effect port. Run with `pnpm bench`
+ * (full, several minutes) or `pnpm bench --quick` (under a minute).
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { renderDocs } from "./docs.ts"
+import { type CoalescerResult, type LatencyResult, measureCoalescer, measureLatency, measureMemory } from "./extras.ts"
+import { type MatrixConfig, runMatrix, warmUp } from "./matrix.ts"
+import { evaluateTargets, extrasText, type Machine, type Results, skipNotes, table, targetsTable } from "./report.ts"
+
+const args = process.argv.slice(2)
+const quick = args.includes("--quick")
+const t0 = performance.now()
+const log = (line: string): void => {
+  process.stdout.write(`${line}\n`)
+}
+const progress = (line: string): void => {
+  process.stdout.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`)
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const benchDir = path.resolve(here, "..")
+const repoDir = path.resolve(benchDir, "..", "..")
+
+const machine: Machine = {
+  cpu: os.cpus()[0]?.model ?? "unknown",
+  cores: os.cpus().length,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${os.type()} ${os.release()} ${os.arch()}`
+}
+
+const config: MatrixConfig = quick
+  ? {
+    ns: [10_000, 100_000],
+    bounds: [8, Infinity],
+    kinds: ["sync", "hop"],
+    timerNs: [],
+    rounds: 3,
+    budgetMs: 1_500,
+    deadlineMs: 3_000,
+    log: progress
+  }
+  : {
+    ns: [10_000, 100_000, 1_000_000],
+    bounds: [8, 64, Infinity],
+    kinds: ["sync", "hop", "promise-hop"],
+    timerNs: [10_000],
+    rounds: 5,
+    budgetMs: 10_000,
+    deadlineMs: 20_000,
+    log: progress
+  }
+
+const main = async (): Promise<number> => {
+  const started = performance.now()
+  log(
+    `effect-task benchmarks (${quick ? "quick" : "full"}): ${machine.cpu}, ${machine.cores} cores, node ${machine.node}`
+  )
+  await warmUp(quick ? 1 : 2, progress)
+  const { cells, failures } = await runMatrix(config)
+
+  progress("memory: 100k parked tasks behind a bound of 8 ...")
+  const memory = await measureMemory(100_000, 8)
+  progress("quiescence wake latency ...")
+  const latency: LatencyResult = await measureLatency(10_000, 1_000)
+  progress("coalescer ...")
+  const coalescerRounds: Array<CoalescerResult> = []
+  for (let i = 0; i < (quick ? 1 : 3); i++) coalescerRounds.push(await measureCoalescer(1_000_000, 1_000, 8))
+  coalescerRounds.sort((a, b) => a.coalescedMs - b.coalescedMs)
+  const coalescer = coalescerRounds[coalescerRounds.length >> 1]!
+  for (const c of coalescerRounds) {
+    if (c.minRunsPerKey < 1) {
+      failures.push({ cell: "coalescer", impl: "effect-task", message: `a key ran ${c.minRunsPerKey} times` })
+    }
+  }
+
+  const results: Results = {
+    date: new Date().toISOString(),
+    mode: quick ? "quick" : "full",
+    command: quick ? "pnpm bench --quick" : "pnpm bench",
+    machine,
+    rounds: config.rounds,
+    cells,
+    memory,
+    latency,
+    coalescer,
+    failures,
+    targets: []
+  }
+  results.targets = evaluateTargets(results)
+
+  log("")
+  log(
+    "Median throughput (tasks/s); in brackets the ratio to effect-task in the same cell (> 1: faster than effect-task)"
+  )
+  log("")
+  log(table(cells))
+  log("")
+  for (const note of skipNotes(cells)) log(`- ${note}`)
+  if (config.timerNs.length > 0) {
+    log(`- timer body: N=${config.timerNs.join(", ")} only (N=100k at bound 8 needs >= 12.5 s per run)`)
+  } else {
+    log("- quick mode: no timer body, no promise-hop body, no bound 64, no N=1M")
+  }
+  log("")
+  log(extrasText(results))
+  log(targetsTable(results.targets))
+  log("")
+
+  const resultsDir = path.join(benchDir, "results")
+  fs.mkdirSync(resultsDir, { recursive: true })
+  const file = path.join(resultsDir, quick ? "latest-quick.json" : "latest.json")
+  fs.writeFileSync(
+    file,
+    JSON.stringify(results, (_, v) => (v === Infinity ? "unbounded" : Number.isNaN(v) ? null : v), 2) + "\n"
+  )
+  log(`raw results: ${path.relative(repoDir, file)}`)
+  if (!quick) {
+    const docs = path.join(repoDir, "docs", "performance.md")
+    fs.writeFileSync(docs, renderDocs(results, skipNotes(cells), config.timerNs))
+    log(`docs: ${path.relative(repoDir, docs)}`)
+  }
+  log(`total: ${((performance.now() - started) / 1000).toFixed(1)} s`)
+
+  if (failures.length > 0) {
+    log("")
+    log(`${failures.length} CORRECTNESS CHECK(S) FAILED:`)
+    for (const f of failures) log(`- ${f.impl} ${f.cell}: ${f.message}`)
+    return 1
+  }
+  log("all correctness checks passed")
+  return 0
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
+    process.exitCode = 2
+  }
+)

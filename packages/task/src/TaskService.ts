@@ -284,13 +284,13 @@ export const make = (options?: Options): Effect.Effect<Shape, never, Scope.Scope
     return makeWithBound(normalized.bound, options?.name)
   })
 
-const makeWithBound = (bound: number, name?: string): Effect.Effect<Shape, never, Scope.Scope> =>
+const makeWithBound = (bound: number, serviceName?: string): Effect.Effect<Shape, never, Scope.Scope> =>
   Effect.gen(function*() {
     const scheduler = yield* Scheduler.Scheduler
     const clock = yield* Clock.Clock
     const context = yield* Effect.context<never>()
     const pool = new Pool(bound, scheduler.makeDispatcher(), scheduler.makeDispatcher(), clock)
-    const unregister = Metrics.register(context, pool, name === undefined ? undefined : { "effect_task.service": name })
+    const unregister = Metrics.register(context, pool, serviceName === undefined ? undefined : { "effect_task.service": serviceName })
     yield* Effect.addFinalizer(() => Effect.ensuring(pool.shutdown(), Effect.sync(unregister)))
 
     const activeCount = Effect.sync(() => pool.active)
