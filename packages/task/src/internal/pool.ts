@@ -306,8 +306,7 @@ export class Pool implements MetricSource {
     // `bindTask` is the new fiber's first step and runs inside `runForkWith`,
     // before it returns: it picks the task up from `starting`.
     this.starting = task
-    const fiber = Effect.runForkWith(task.context)(this.bindTask)
-    fiber.addObserver((exit) => this.onExit(task, fiber, exit))
+    Effect.runForkWith(task.context)(this.bindTask)
   }
 
   private starting: Task | undefined = undefined
@@ -317,6 +316,10 @@ export class Pool implements MetricSource {
     this.starting = undefined
     task.fiber = fiber
     this.fibers.set(fiber.id, task)
+    // Observe the exit before the body runs, so that the service's counters
+    // are final before any other observer (`Fiber.await`, `Fiber.interrupt`)
+    // of this fiber sees it end.
+    fiber.addObserver((exit) => this.onExit(task, fiber, exit))
     const body = task.body!
     task.body = undefined
     if (task.owner !== undefined) return body // coalescer runs open a span per run
