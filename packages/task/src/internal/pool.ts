@@ -122,6 +122,9 @@ interface QuiescenceWaiter {
   readonly resume: (effect: Effect.Effect<void>) => void
 }
 
+/** consecutive scheduler rounds without a decrement before an uncertain quiescence counts */
+const settleRounds = 3
+
 /** how many task starts / resumes one drain runs before it hands the thread back */
 const drainBudget = 512
 
@@ -166,6 +169,7 @@ export class Pool implements MetricSource {
   /** a settle check is scheduled; `dirty`: a decrement happened after it was scheduled */
   private settleArmed = false
   private settleDirty = false
+  private settleRounds = 0
 
   /** waiters completed during the current step, resumed once the step is done */
   private wakeups: Array<(effect: Effect.Effect<void>) => void> = []
@@ -463,7 +467,7 @@ export class Pool implements MetricSource {
    * Such a window exists only while some task is uncounted
    * (`registered > active`). A waiter whose threshold holds even if every
    * uncounted task came back (`registered <= threshold`) completes at once;
-   * the others complete in `settle`, one scheduler round after the last
+   * the others complete in `settle`, a few scheduler rounds after the last
    * decrement, when every fiber woken before it has had its turn.
    */
   private onDecrement(): void {
@@ -478,14 +482,24 @@ export class Pool implements MetricSource {
   private armSettle(): void {
     this.settleArmed = true
     this.settleDirty = false
+    this.settleRounds = settleRounds
     this.settleDispatcher.scheduleTask(this.settle, 0)
   }
 
+  /**
+   * Runs scheduler rounds after the last decrement until `settleRounds`
+   * consecutive rounds saw no decrement: every fiber woken before it has had
+   * its turn (and a couple more, for waits that yield again right after they
+   * wake), so a count that still satisfies a threshold is not a hand-off
+   * window.
+   */
   private readonly settle = (): void => {
     if (this.settleDirty) {
-      // a decrement happened after this check was scheduled: fibers woken
-      // just before it may not have run yet; look again one round later
+      // a decrement happened after this check was scheduled: start over
       this.settleDirty = false
+      this.settleRounds = settleRounds
+    }
+    if (--this.settleRounds > 0) {
       this.settleDispatcher.scheduleTask(this.settle, 0)
       return
     }
