@@ -290,7 +290,11 @@ const makeWithBound = (bound: number, serviceName?: string): Effect.Effect<Shape
     const clock = yield* Clock.Clock
     const context = yield* Effect.context<never>()
     const pool = new Pool(bound, scheduler.makeDispatcher(), scheduler.makeDispatcher(), clock)
-    const unregister = Metrics.register(context, pool, serviceName === undefined ? undefined : { "effect_task.service": serviceName })
+    const unregister = Metrics.register(
+      context,
+      pool,
+      serviceName === undefined ? undefined : { "effect_task.service": serviceName }
+    )
     yield* Effect.addFinalizer(() => Effect.ensuring(pool.shutdown(), Effect.sync(unregister)))
 
     const activeCount = Effect.sync(() => pool.active)
@@ -385,6 +389,23 @@ const makeWithBound = (bound: number, serviceName?: string): Effect.Effect<Shape
  * @category services
  */
 export class TaskService extends Context.Service<TaskService, Shape>()("effect-task/TaskService") {
+  /**
+   * Builds the service in the current scope, with options; closing the scope
+   * shuts it down. The layers are made from it.
+   *
+   * @example
+   * ```ts
+   * import { Effect, Layer } from "effect"
+   * import { TaskService } from "effect-task"
+   *
+   * const RendererTasks = Layer.effect(TaskService, TaskService.make({ workers: 16, name: "renderer" }))
+   * ```
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  static readonly make: (options?: Options) => Effect.Effect<Shape, never, Scope.Scope> = make
+
   /**
    * The service's metrics, read through Effect's metric APIs.
    *

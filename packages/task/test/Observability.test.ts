@@ -1,0 +1,156 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Layer, Metric, Option, Tracer } from "effect"
+import { Coalescer, TaskService } from "effect-task"
+import { TestClock } from "effect/testing"
+
+/** Runs `self` with a fresh metric registry, so counts start at 0. */
+const isolated = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.provideService(self, Metric.MetricRegistry, new Map())
+
+describe("metrics", () => {
+  it.effect("a scripted run leaves exact gauge, counter and histogram values", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const m = TaskService.metrics
+      const gate = yield* Deferred.make<void>()
+      yield* tasks.go("ok-1", Effect.sleep("2 seconds"))
+      yield* tasks.go("gated", Deferred.await(gate))
+      yield* tasks.go("fails", Effect.fail("no"))
+      yield* tasks.go("dies", Effect.die("boom"))
+      yield* tasks.go("yields", tasks.yieldQuiescent(Deferred.await(gate)))
+      yield* Effect.yieldNow
+      // bound 2: ok-1 and gated run, the rest are parked
+      assert.deepStrictEqual((yield* Metric.value(m.registered)).value, 5)
+      assert.deepStrictEqual((yield* Metric.value(m.running)).value, 2)
+      assert.deepStrictEqual((yield* Metric.value(m.parked)).value, 3)
+      yield* TestClock.adjust("2 seconds")
+      // ok-1 done; fails and dies ran; yields is inside yieldQuiescent and holds no slot
+      assert.deepStrictEqual((yield* Metric.value(m.yielded)).value, 1)
+      assert.deepStrictEqual((yield* Metric.value(m.running)).value, 1)
+      yield* Deferred.succeed(gate, undefined)
+      yield* tasks.blockTillDone
+      assert.deepStrictEqual((yield* Metric.value(m.started)).count, 5)
+      assert.deepStrictEqual((yield* Metric.value(m.succeeded)).count, 3)
+      assert.deepStrictEqual((yield* Metric.value(m.failed)).count, 2)
+      assert.deepStrictEqual((yield* Metric.value(m.interrupted)).count, 0)
+      assert.deepStrictEqual((yield* Metric.value(m.registered)).value, 0)
+      assert.deepStrictEqual((yield* Metric.value(m.yielded)).value, 0)
+      const running = yield* Metric.value(m.runningDuration)
+      assert.strictEqual(running.count, 5)
+      assert.strictEqual(running.max, 2) // ok-1 ran 2 s of TestClock time
+      const parked = yield* Metric.value(m.parkedDuration)
+      assert.strictEqual(parked.count, 5)
+      assert.strictEqual(parked.max, 2) // the parked ones waited for ok-1's slot
+    }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
+
+  it.effect("coalescer runs count one start and one outcome per run", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const coalescer = yield* Coalescer.make<string>()
+      const gate = yield* Deferred.make<void>()
+      yield* coalescer.submit("first", "k", Deferred.await(gate))
+      yield* Effect.yieldNow
+      yield* coalescer.submit("second", "k", Effect.fail("stale"))
+      yield* Deferred.succeed(gate, undefined)
+      yield* tasks.blockTillDone
+      assert.strictEqual((yield* Metric.value(TaskService.metrics.started)).count, 2)
+      assert.strictEqual((yield* Metric.value(TaskService.metrics.succeeded)).count, 1)
+      assert.strictEqual((yield* Metric.value(TaskService.metrics.failed)).count, 1)
+      assert.strictEqual(yield* tasks.failures, 1)
+    }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
+
+  it.effect("shutdown counts tasks dropped unstarted as interrupted", () =>
+    Effect.gen(function*() {
+      const registry = new Map()
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          const tasks = yield* TaskService
+          yield* tasks.go("a", Effect.never)
+          yield* tasks.go("b", Effect.never)
+          yield* Effect.yieldNow
+        }).pipe(Effect.provide(TaskService.layerBounded(1)))
+      ).pipe(Effect.provideService(Metric.MetricRegistry, registry))
+      // the series are removed with the service
+      assert.strictEqual(registry.size, 0)
+    }))
+
+  it.effect("a named service tags its series with effect_task.service", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      yield* tasks.go("job", Effect.void)
+      yield* tasks.blockTillDone
+      const tagged = Metric.withAttributes(TaskService.metrics.started, { "effect_task.service": "renderer" })
+      assert.strictEqual((yield* Metric.value(tagged)).count, 1)
+    }).pipe(
+      Effect.provide(Layer.effect(TaskService, TaskService.make({ workers: 2, name: "renderer" }))),
+      isolated
+    ))
+})
+
+describe("tracing", () => {
+  const recordSpans = Effect.gen(function*() {
+    const spans: Array<Tracer.Span> = []
+    const tracer = Tracer.make({
+      span: (options) => {
+        const span = Tracer.nativeTracer.span(options)
+        spans.push(span)
+        return span
+      }
+    })
+    return { spans, tracer }
+  })
+
+  it.effect("a task body runs in a span named after the task, child of the caller's span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = yield* recordSpans
+      yield* Effect.gen(function*() {
+        const tasks = yield* TaskService
+        let inner: Tracer.Span | undefined
+        yield* Effect.withSpan(
+          tasks.go(
+            "render",
+            Effect.flatMap(Effect.currentSpan, (span) => Effect.sync(() => (inner = span)))
+          ),
+          "caller"
+        )
+        yield* tasks.blockTillDone
+        assert.isDefined(inner)
+        assert.strictEqual(inner!.name, "render")
+        const parent = Option.getOrUndefined(inner!.parent)
+        assert.strictEqual(parent?._tag === "Span" ? parent.name : undefined, "caller")
+        assert.strictEqual(inner!.attributes.get("effect_task.task.id"), 1)
+        assert.strictEqual(inner!.attributes.get("effect_task.task.parked_ms"), 0)
+      }).pipe(Effect.provide(TaskService.layerBounded(2)), Effect.withTracer(tracer))
+      assert.deepStrictEqual(spans.map((s) => s.name), ["caller", "render"])
+    }))
+
+  it.effect("without a caller span no task span is made", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = yield* recordSpans
+      yield* Effect.gen(function*() {
+        const tasks = yield* TaskService
+        yield* tasks.go("render", Effect.void)
+        yield* tasks.blockTillDone
+      }).pipe(Effect.provide(TaskService.layerBounded(2)), Effect.withTracer(tracer))
+      assert.deepStrictEqual(spans.map((s) => s.name), [])
+    }))
+
+  it.effect("coalescer runs get a span each with key and re-run number", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = yield* recordSpans
+      yield* Effect.gen(function*() {
+        const tasks = yield* TaskService
+        const coalescer = yield* Coalescer.make<string>()
+        const gate = yield* Deferred.make<void>()
+        yield* Effect.withSpan(coalescer.submit("first", "ns/app", Deferred.await(gate)), "watch")
+        yield* Effect.yieldNow
+        yield* Effect.withSpan(coalescer.submit("second", "ns/app", Effect.void), "watch")
+        yield* Deferred.succeed(gate, undefined)
+        yield* tasks.blockTillDone
+      }).pipe(Effect.provide(TaskService.layerBounded(2)), Effect.withTracer(tracer))
+      const runs = spans.filter((s) => s.name !== "watch")
+      assert.deepStrictEqual(runs.map((s) => s.name), ["first", "second"])
+      assert.deepStrictEqual(runs.map((s) => s.attributes.get("effect_task.coalescer.run")), [1, 2])
+      assert.deepStrictEqual(runs.map((s) => s.attributes.get("effect_task.coalescer.key")), ["ns/app", "ns/app"])
+    }))
+})
