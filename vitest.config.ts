@@ -53,6 +53,15 @@ export default defineConfig({
           setupFiles: [path.join(root, "vitest.setup.ts")],
           passWithNoTests: true
         }
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: "docs",
+          root: path.join(root, "docs/examples"),
+          include: ["**/*.test.ts"],
+          setupFiles: [path.join(root, "vitest.setup.ts")]
+        }
       }
     ]
   }

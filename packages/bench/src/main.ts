@@ -65,7 +65,7 @@ const main = async (): Promise<number> => {
   const { cells, failures } = await runMatrix(config)
 
   progress("memory: 100k parked tasks behind a bound of 8 ...")
-  const memory = await measureMemory(100_000, 8)
+  const memory = await measureMemory(100_000, 8, quick ? 10_000 : 100_000)
   progress("quiescence wake latency ...")
   const latency: LatencyResult = await measureLatency(10_000, 1_000)
   progress("coalescer ...")

@@ -88,7 +88,7 @@ describe("metrics", () => {
 })
 
 describe("tracing", () => {
-  const recordSpans = Effect.gen(function*() {
+  const recordSpans = Effect.sync(() => {
     const spans: Array<Tracer.Span> = []
     const tracer = Tracer.make({
       span: (options) => {
