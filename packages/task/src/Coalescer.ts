@@ -59,8 +59,10 @@ import { poolOf, TaskService } from "./TaskService.ts"
  *
  * - A body must re-read its inputs: a re-run exists because the earlier
  *   submit's inputs went stale, and only the latest body is kept.
- * - Keys are compared with `Equal`: use primitives or `Data` values. Plain
- *   objects and arrays compare by reference.
+ * - Keys are compared with Effect's `Equal`: primitives by value, `Data`
+ *   values and (in effect 4) plain objects and arrays by structure. Wrap a
+ *   key with `Equal.byReference` to compare it by identity. Mutating a key
+ *   after submitting it corrupts its hash.
  *
  * @example
  * ```ts
@@ -187,6 +189,7 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
         if (!entry.pending) return Effect.void
         entry.state = "requeued"
         entry.pending = false
+        task.name = entry.name // the re-run waits (and shows in `snapshot`) under the latest submit's name
         if (task.holdsSlot) pool.releaseSlot(task)
         return Effect.andThen(pool.acquireSlot(task, State.Requeued), runLoop(entry))
       })
