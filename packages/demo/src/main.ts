@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url"
 import { parseCli, usage } from "./args.ts"
 import type { DecidedBy, Problem, Summary } from "./model.ts"
 import { type Progress, reconcile, type Session, taskLayer } from "./reconcile.ts"
-import { progressLine, summaryJson, summaryText, verdictLine } from "./report.ts"
+import { printSnapshot, progressLine, summaryJson, summaryText, verdictLine } from "./report.ts"
 import { watch } from "./watch.ts"
 
 const out = (text: string) => Effect.sync(() => void process.stdout.write(text))
@@ -89,7 +89,8 @@ const program = Effect.gen(function*() {
           process.stderr.write(`${p.file}${p.line === null ? "" : `:${p.line}`}: ${p.kind}: ${p.message}\n`)
         }
       },
-      onError: (message) => void process.stderr.write(`demo: ${message}\n`)
+      onError: (message) => void process.stderr.write(`demo: ${message}\n`),
+      onSnapshot: (tasks, waitsOn) => void process.stderr.write(printSnapshot(tasks, waitsOn, Date.now()))
     },
     (session, state) => {
       current = { session, state }

@@ -55,6 +55,8 @@ export interface ReconcileOptions {
   readonly onProgress?: ((progress: Progress) => void) | undefined
   /** called when an object gets a verdict */
   readonly onVerdict?: ((event: VerdictEvent) => void) | undefined
+  /** called with the orchestrator before the first round starts */
+  readonly onOrchestrator?: ((orchestrator: Orchestrator) => void) | undefined
 }
 
 export const defaultLatencyMs = 5
@@ -555,6 +557,7 @@ export const startSession = (
       onVerdict: options.onVerdict
     })
     orchestrator.setObjects(loaded.objects)
+    options.onOrchestrator?.(orchestrator)
 
     const onProgress = options.onProgress
     const reporter = onProgress === undefined ? undefined : yield* Effect.forkChild(

@@ -3,6 +3,7 @@
  * summary, and the one-line-per-verdict output of watch mode. Pure string
  * building; the caller writes.
  */
+import type { TaskInfo } from "effect-task"
 import * as path from "node:path"
 import type { Problem, Status, Summary } from "./model.ts"
 import type { Progress, VerdictEvent } from "./reconcile.ts"
@@ -94,3 +95,25 @@ export const verdictLine = (
     : `[${ms(event.atMs).padStart(9)} ms] round ${event.round}  run #${event.run}  ${event.id}  `
       + `${paint(event.status, event.status, options.color)}${event.reason === null ? "" : ` (${event.reason})`}`
       + `${event.durationMs === null ? "" : `  ${ms(event.durationMs)} ms`}`
+
+/**
+ * The service's snapshot as a table (printed on SIGUSR2 in watch mode): one
+ * line per registered task with its state, for how long, and what it waits on.
+ */
+export const printSnapshot = (
+  tasks: ReadonlyArray<TaskInfo>,
+  waitsOn: (id: string) => ReadonlyArray<string>,
+  now: number
+): string => {
+  const lines = [`snapshot: ${tasks.length} registered task(s)`]
+  for (const task of tasks) {
+    const key = typeof task.key === "string" ? task.key : undefined
+    const waits = key !== undefined && task.state === "yielded-quiescent" ? waitsOn(key) : []
+    const since = ((now - task.stateSince) / 1000).toFixed(1)
+    lines.push(
+      `  #${String(task.id).padEnd(5)} ${task.state.padEnd(18)} ${`${since}s`.padStart(8)}  ${task.name}`
+        + (waits.length > 0 ? `  waits on ${waits.join(", ")}` : "")
+    )
+  }
+  return lines.join("\n") + "\n"
+}

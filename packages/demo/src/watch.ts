@@ -8,13 +8,13 @@
  * by the coalescer into one pending re-run.
  */
 import { Effect, Queue, type Scope } from "effect"
-import type { TaskService } from "effect-task"
+import { type TaskInfo, TaskService } from "effect-task"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { withDependents } from "./graph.ts"
 import { loadTree } from "./load.ts"
 import type { DecidedBy, DirUnreadable, ObjectSpec, OutDirUnwritable, Problem, Summary } from "./model.ts"
-import { type ReconcileOptions, type Session, startSession } from "./reconcile.ts"
+import { type Orchestrator, type ReconcileOptions, type Session, startSession } from "./reconcile.ts"
 
 export interface WatchOptions extends ReconcileOptions {
   readonly debounceMs: number
@@ -29,7 +29,31 @@ export interface WatchHooks {
   ) => void
   readonly onProblems: (problems: ReadonlyArray<Problem>) => void
   readonly onError: (message: string) => void
+  /** SIGUSR2: every registered task, with what each reconcile waits on */
+  readonly onSnapshot?:
+    | ((tasks: ReadonlyArray<TaskInfo>, waitsOn: (id: string) => ReadonlyArray<string>) => void)
+    | undefined
 }
+
+/**
+ * Prints the service's snapshot on SIGUSR2 while the scope is open: the
+ * operator's view of a hung run (which objects wait, and on what).
+ */
+const snapshotOnSignal = (
+  waitsOn: (id: string) => ReadonlyArray<string>,
+  print: (tasks: ReadonlyArray<TaskInfo>, waitsOn: (id: string) => ReadonlyArray<string>) => void
+): Effect.Effect<void, never, TaskService | Scope.Scope> =>
+  Effect.gen(function*() {
+    const tasks = yield* TaskService
+    const context = yield* Effect.context<never>()
+    const handler = () => {
+      Effect.runForkWith(context)(Effect.map(tasks.snapshot, (infos) => print(infos, waitsOn)))
+    }
+    yield* Effect.acquireRelease(
+      Effect.sync(() => process.on("SIGUSR2", handler)),
+      () => Effect.sync(() => process.off("SIGUSR2", handler))
+    )
+  })
 
 const fingerprint = (spec: ObjectSpec): string => `${spec.file}#${spec.docIndex}#${JSON.stringify(spec.value)}`
 
@@ -68,7 +92,24 @@ export const watch = (
     yield* watchDir(dir, options.pollMs ?? 500, () => {
       Queue.offerUnsafe(events, undefined)
     })
-    const session = yield* startSession(options)
+    // SIGUSR2 prints the snapshot, from the initial round on
+    let current: Orchestrator | undefined
+    if (hooks.onSnapshot !== undefined) {
+      // an object waits on its dependencies that have no verdict yet (missing ones included)
+      const waitsOn = (id: string): ReadonlyArray<string> => {
+        const spec = current?.objects().find((o) => o.id === id)
+        if (current === undefined || spec === undefined) return []
+        const settled = new Set(current.results().filter((r) => r.verdictMs !== null).map((r) => r.id))
+        return spec.dependsOn.filter((dep) => !settled.has(dep))
+      }
+      yield* snapshotOnSignal(waitsOn, hooks.onSnapshot)
+    }
+    const session = yield* startSession({
+      ...options,
+      onOrchestrator: (orchestrator) => {
+        current = orchestrator
+      }
+    })
     const orchestrator = session.orchestrator
     let decidedBy = session.summary.decidedBy
     let problems = session.loaded.problems

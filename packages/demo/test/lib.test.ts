@@ -11,6 +11,7 @@ import { parseCli, parseDuration } from "../src/args.ts"
 import { findCycles, showCycle, withDependents } from "../src/graph.ts"
 import { parseYamlFile } from "../src/load.ts"
 import { inherit, reconcile } from "../src/reconcile.ts"
+import { printSnapshot } from "../src/report.ts"
 import { docs, object, tree } from "./helpers.ts"
 
 describe("graph", () => {
@@ -105,4 +106,42 @@ describe("reconcile (library)", () => {
       const error = yield* Effect.flip(reconcile({ dir: "/no/such/dir/anywhere" }))
       assert.strictEqual(error._tag, "DirUnreadable")
     }))
+})
+
+describe("snapshot report (SIGUSR2 in watch mode)", () => {
+  it("lists every task with its state, time in state, and what a waiting reconcile waits on", () => {
+    const text = printSnapshot(
+      [
+        {
+          id: 1,
+          name: "reconcile apps/web",
+          state: "yielded-quiescent",
+          registeredAt: 1000,
+          stateSince: 1500,
+          key: "apps/web"
+        },
+        {
+          id: 2,
+          name: "reconcile apps/api",
+          state: "yielded-slot",
+          registeredAt: 1000,
+          stateSince: 2500,
+          key: "apps/api"
+        },
+        { id: 3, name: "adhoc", state: "parked", registeredAt: 3000, stateSince: 3000 }
+      ],
+      (id) => (id === "apps/web" ? ["apps/api"] : ["never-asked"]),
+      4000
+    )
+    assert.strictEqual(
+      text,
+      [
+        "snapshot: 3 registered task(s)",
+        "  #1     yielded-quiescent      2.5s  reconcile apps/web  waits on apps/api",
+        "  #2     yielded-slot           1.5s  reconcile apps/api",
+        "  #3     parked                 1.0s  adhoc",
+        ""
+      ].join("\n")
+    )
+  })
 })
