@@ -66,7 +66,9 @@ import { Pool, State, stateName, type Task, type TaskOwner } from "./internal/po
 export interface TaskInfo {
   /** unique per service, increasing in registration order */
   readonly id: number
+  /** the name given to `go` (or to the latest `submit` of a coalescer run) */
   readonly name: string
+  /** waiting for a slot, holding one, or inside `yieldSlot` / `yieldQuiescent` */
   readonly state: "parked" | "running" | "yielded-slot" | "yielded-quiescent"
   /** epoch millis, read from `Clock` */
   readonly registeredAt: number
@@ -123,7 +125,14 @@ export interface Shape {
 }
 
 /**
- * Options of {@link make}.
+ * Options of `make`.
+ *
+ * @example
+ * ```ts
+ * import type { TaskServiceOptions } from "effect-task"
+ *
+ * const options: TaskServiceOptions = { name: "renders", workers: 8 }
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -195,22 +195,25 @@ export class Pool implements MetricSource {
   }
 
   /**
-   * Milliseconds since the pool was made: a small integer, so the task's time
-   * fields stay unboxed (`TaskInfo` adds `epoch` back). The clock is read at
+   * Milliseconds since the pool was made: a small integer for the first
+   * 24.8 days (2^31 ms), so the task's time fields stay unboxed; a plain
+   * number after that. `TaskInfo` adds `epoch` back. The clock is read at
    * most once per synchronous stretch: the value is dropped at the next
    * microtask checkpoint, so it is never older than the current macrotask.
    */
   now(): number {
-    if (this.nowCache < 0) {
-      this.nowCache = (this.clock.currentTimeMillisUnsafe() - this.epoch) | 0
+    if (!this.nowValid) {
+      this.nowCache = this.clock.currentTimeMillisUnsafe() - this.epoch
+      this.nowValid = true
       queueMicrotask(this.dropNow)
     }
     return this.nowCache
   }
 
-  private nowCache = -1
+  private nowCache = 0
+  private nowValid = false
   private readonly dropNow = (): void => {
-    this.nowCache = -1
+    this.nowValid = false
   }
 
   /** The task whose body is the calling fiber, if any. */

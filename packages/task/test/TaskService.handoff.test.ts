@@ -1,0 +1,273 @@
+/**
+ * The quiescence hand-off regression (CONTRACT.md, "Quiescence hand-off"):
+ * a chain of tasks, each waiting inside `yieldQuiescent` for the previous
+ * one's result; `awaitQuiescence(0)` registered at the start must complete
+ * only after the last task has finished.
+ *
+ * The waits resume in different ways: `Latch` and `Queue` resume their waiters
+ * a scheduler round later, a `Deferred` waiter that yields once more resumes
+ * synchronously and then gives the scheduler one round, and a plain
+ * `Deferred` resumes inside the completing call (no window; kept as the
+ * baseline).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Fiber, Latch, Layer, Queue, Stream } from "effect"
+import { TaskService, type TaskServiceShape } from "effect-task"
+import { isDone, ticks } from "./TaskService.helpers.ts"
+
+/** A one-shot signal: `wait` completes after `signal` ran. */
+interface Signal {
+  readonly signal: Effect.Effect<void>
+  readonly wait: Effect.Effect<void>
+}
+
+const signalKinds: ReadonlyArray<readonly [string, Effect.Effect<Signal>]> = [
+  [
+    "Latch",
+    Effect.map(Latch.make(false), (latch) => ({ signal: Effect.asVoid(latch.open), wait: latch.await }))
+  ],
+  [
+    "Queue",
+    Effect.map(Queue.unbounded<string>(), (queue) => ({
+      signal: Effect.asVoid(Queue.offer(queue, "result")),
+      wait: Effect.asVoid(Queue.take(queue))
+    }))
+  ],
+  [
+    "Deferred + yieldNow",
+    Effect.map(Deferred.make<string>(), (deferred) => ({
+      signal: Effect.asVoid(Deferred.succeed(deferred, "result")),
+      wait: Effect.andThen(Deferred.await(deferred), Effect.yieldNow)
+    }))
+  ],
+  [
+    "Deferred",
+    Effect.map(Deferred.make<string>(), (deferred) => ({
+      signal: Effect.asVoid(Deferred.succeed(deferred, "result")),
+      wait: Effect.asVoid(Deferred.await(deferred))
+    }))
+  ]
+]
+
+const bounds: ReadonlyArray<readonly [string, () => Layer.Layer<TaskService>]> = [
+  ["bound 1", () => TaskService.layerBounded(1)],
+  ["bound 2", () => TaskService.layerBounded(2)],
+  ["unbounded", () => Layer.fresh(TaskService.layerUnbounded)]
+]
+
+type Order = "dependents first" | "source first"
+
+/**
+ * Registers a chain `link0 → link1 → … → link(n-1)`: link0 waits for an
+ * outside gate (holding its slot), every other link waits inside
+ * `yieldQuiescent` for the previous link's signal, then does a little work
+ * of its own (one `yieldNow`) and signals the next.
+ */
+const runChain = (
+  tasks: TaskServiceShape,
+  makeSignal: Effect.Effect<Signal>,
+  length: number,
+  order: Order
+) =>
+  Effect.gen(function*() {
+    const log: Array<string> = []
+    const gate = yield* Deferred.make<void>()
+    const signals = yield* Effect.forEach(Array.from({ length }, (_, i) => i), () => makeSignal)
+    const link = (i: number): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (i === 0) yield* Deferred.await(gate)
+        else yield* tasks.yieldQuiescent(signals[i - 1]!.wait)
+        yield* Effect.yieldNow
+        log.push(`link${i}`)
+        yield* signals[i]!.signal
+      })
+    const indices = Array.from({ length }, (_, i) => i)
+    for (const i of order === "source first" ? indices : indices.toReversed()) {
+      yield* tasks.go(`link${i}`, link(i))
+    }
+    yield* ticks(10)
+    const counts: Array<number> = []
+    const waiter = yield* Effect.forkChild(
+      Effect.gen(function*() {
+        yield* tasks.awaitQuiescence(0)
+        counts.push(yield* tasks.activeCount)
+        log.push("quiet")
+      })
+    )
+    yield* ticks(10)
+    assert.deepStrictEqual(log, [])
+    assert.isFalse(isDone(waiter))
+    yield* Deferred.succeed(gate, undefined)
+    yield* Fiber.join(waiter)
+    assert.deepStrictEqual(log, [...indices.map((i) => `link${i}`), "quiet"])
+    assert.deepStrictEqual(counts, [0])
+    yield* tasks.blockTillDone
+    assert.strictEqual(yield* tasks.failures, 0)
+  })
+
+describe("TaskService quiescence hand-off", () => {
+  for (const [kind, makeSignal] of signalKinds) {
+    describe(`waits on ${kind}`, () => {
+      for (const [boundName, layer] of bounds) {
+        for (const length of [3, 5, 10]) {
+          for (const order of ["dependents first", "source first"] as const) {
+            it.effect(
+              `${boundName}, chain of ${length}, ${order}: awaitQuiescence(0) completes only after the last link`,
+              () =>
+                Effect.gen(function*() {
+                  const tasks = yield* TaskService
+                  yield* runChain(tasks, makeSignal, length, order)
+                }).pipe(Effect.provide(layer()))
+            )
+          }
+        }
+      }
+    })
+  }
+
+  it.effect("a waiter registered in the window (on seeing the count reach 0) does not complete before the next link", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const log: Array<string> = []
+      const gate = yield* Deferred.make<void>()
+      const latch = yield* Latch.make(false)
+      yield* tasks.go(
+        "next",
+        Effect.andThen(tasks.yieldQuiescent(latch.await), Effect.sync(() => log.push("next")))
+      )
+      yield* tasks.go(
+        "src",
+        Effect.andThen(Deferred.await(gate), Effect.andThen(latch.open, Effect.sync(() => log.push("src"))))
+      )
+      yield* ticks(10)
+      // a watcher that, as soon as it sees the count at 0, asks for quiescence
+      const watcher = yield* Effect.forkChild(
+        tasks.activeChanges.pipe(
+          Stream.filter((n) => n === 0),
+          Stream.runHead,
+          Effect.andThen(tasks.awaitQuiescence(0)),
+          Effect.andThen(Effect.sync(() => log.push("quiet")))
+        )
+      )
+      yield* ticks(10)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(watcher)
+      assert.deepStrictEqual(log, ["src", "next", "quiet"])
+    }).pipe(Effect.provide(TaskService.layerBounded(1))))
+
+  it.effect("with another task still running, awaitQuiescence(1) completes only after the last link", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const log: Array<string> = []
+      const holder = yield* Latch.make(false)
+      const gate = yield* Deferred.make<void>()
+      const latches = yield* Effect.forEach([0, 1, 2, 3], () => Latch.make(false))
+      yield* tasks.go("holder", holder.await)
+      for (let i = 4; i >= 1; i--) {
+        yield* tasks.go(
+          `link${i}`,
+          Effect.gen(function*() {
+            yield* tasks.yieldQuiescent(latches[i - 1]!.await)
+            log.push(`link${i}`)
+            if (i < 4) yield* latches[i]!.open
+          })
+        )
+      }
+      yield* tasks.go(
+        "link0",
+        Effect.gen(function*() {
+          yield* Deferred.await(gate)
+          log.push("link0")
+          yield* latches[0]!.open
+        })
+      )
+      yield* ticks(10)
+      const waiter = yield* Effect.forkChild(
+        Effect.andThen(tasks.awaitQuiescence(1), Effect.sync(() => log.push("quiet")))
+      )
+      yield* ticks(10)
+      assert.deepStrictEqual(log, [])
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(waiter)
+      assert.deepStrictEqual(log, ["link0", "link1", "link2", "link3", "link4", "quiet"])
+      assert.strictEqual(yield* tasks.activeCount, 1)
+      yield* holder.open
+      yield* tasks.blockTillDone
+    }).pipe(Effect.provide(TaskService.layerBounded(2))))
+
+  it.effect("a link that fails after signalling still hands off: quiet only after the last link", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const log: Array<string> = []
+      const gate = yield* Deferred.make<void>()
+      const latches = yield* Effect.forEach([0, 1, 2], () => Latch.make(false))
+      for (let i = 3; i >= 1; i--) {
+        yield* tasks.go(
+          `link${i}`,
+          Effect.gen(function*() {
+            yield* tasks.yieldQuiescent(latches[i - 1]!.await)
+            log.push(`link${i}`)
+            if (i < 3) {
+              yield* latches[i]!.open
+              return yield* Effect.fail(`link${i} failed`)
+            }
+          })
+        )
+      }
+      yield* tasks.go(
+        "link0",
+        Effect.gen(function*() {
+          yield* Deferred.await(gate)
+          log.push("link0")
+          yield* latches[0]!.open
+          return yield* Effect.die("link0 died")
+        })
+      )
+      yield* ticks(10)
+      const waiter = yield* Effect.forkChild(
+        Effect.andThen(tasks.awaitQuiescence(0), Effect.sync(() => log.push("quiet")))
+      )
+      yield* ticks(10)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(waiter)
+      assert.deepStrictEqual(log, ["link0", "link1", "link2", "link3", "quiet"])
+      yield* tasks.blockTillDone
+      assert.strictEqual(yield* tasks.failures, 3)
+    }).pipe(Effect.provide(TaskService.layerBounded(1))))
+
+  it.effect("a fan-in: one task waits inside yieldQuiescent for two sources; quiet only after it finishes", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const log: Array<string> = []
+      const gate = yield* Deferred.make<void>()
+      const a = yield* Latch.make(false)
+      const b = yield* Queue.unbounded<number>()
+      yield* tasks.go(
+        "sink",
+        Effect.gen(function*() {
+          yield* tasks.yieldQuiescent(a.await)
+          yield* tasks.yieldQuiescent(Queue.take(b))
+          log.push("sink")
+        })
+      )
+      yield* tasks.go(
+        "a",
+        Effect.andThen(Deferred.await(gate), Effect.andThen(a.open, Effect.sync(() => log.push("a"))))
+      )
+      yield* tasks.go(
+        "b",
+        Effect.andThen(
+          Deferred.await(gate),
+          Effect.andThen(Effect.yieldNow, Effect.andThen(Queue.offer(b, 1), Effect.sync(() => log.push("b"))))
+        )
+      )
+      yield* ticks(10)
+      const waiter = yield* Effect.forkChild(
+        Effect.andThen(tasks.awaitQuiescence(0), Effect.sync(() => log.push("quiet")))
+      )
+      yield* ticks(5)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(waiter)
+      assert.deepStrictEqual(log, ["a", "b", "sink", "quiet"])
+    }).pipe(Effect.provide(TaskService.layerBounded(2))))
+})
