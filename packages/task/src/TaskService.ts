@@ -25,7 +25,7 @@
  * intrusive FIFO list, not fibers parked on a `Semaphore`: a fiber costs
  * about 2 KB and `Semaphore` scans its waiters on every release, which made
  * 40,000 parked tasks take 30 s. A fiber is forked only when a slot is granted.
- * Task fibers are tracked in a `Map` (what `FiberSet` does, without its
+ * Started tasks are kept in an intrusive list (what `FiberSet` does with a `Set`, without its
  * per-member `Deferred`). Quiescence waiters are completed directly on the
  * decrement path instead of subscribing to a `SubscriptionRef`, and
  * `activeChanges` keeps no subscription while nobody listens.

@@ -92,6 +92,9 @@ export class Task {
   /** slot queue links */
   next: Task | undefined = undefined
   prev: Task | undefined = undefined
+  /** links of the pool's list of started tasks */
+  liveNext: Task | undefined = undefined
+  livePrev: Task | undefined = undefined
   /** set while a started task waits in the slot queue */
   resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
   readonly registeredAt: number
@@ -155,8 +158,14 @@ export class Pool implements MetricSource {
   private head: Task | undefined = undefined
   private tail: Task | undefined = undefined
 
-  /** started tasks by their fiber: answers "is this fiber a task body's own fiber?" */
-  private readonly fibers = new Map<number, Task>()
+  /**
+   * Started tasks, in an intrusive list (`liveNext`/`livePrev`): what shutdown
+   * interrupts. Which task a fiber runs is found through `currentTask`, a
+   * reference in the fiber's context, compared with `task.fiber`.
+   */
+  private liveHead: Task | undefined = undefined
+  private readonly currentTask: Context.Reference<Task | undefined>
+  private static nextPoolId = 0
 
   /** granted tasks waiting to be started or resumed, run in order by `drain` */
   private ready: Array<Task> = []
@@ -192,6 +201,10 @@ export class Pool implements MetricSource {
     this.settleDispatcher = settleDispatcher
     this.clock = clock
     this.epoch = clock.currentTimeMillisUnsafe()
+    // one key per pool, so that a body of another service's task is not mistaken for ours
+    this.currentTask = Context.Reference<Task | undefined>(`effect-task/CurrentTask/${Pool.nextPoolId++}`, {
+      defaultValue: () => undefined
+    })
   }
 
   /**
@@ -218,7 +231,8 @@ export class Pool implements MetricSource {
 
   /** The task whose body is the calling fiber, if any. */
   taskOf(fiber: Fiber.Fiber<unknown, unknown>): Task | undefined {
-    const task = this.fibers.get(fiber.id)
+    // child fibers inherit the reference: only the body's own fiber matches
+    const task = fiber.getRef(this.currentTask)
     return task !== undefined && task.fiber === fiber ? task : undefined
   }
 
@@ -313,7 +327,7 @@ export class Pool implements MetricSource {
     // `bindTask` is the new fiber's first step and runs inside `runForkWith`,
     // before it returns: it picks the task up from `starting`.
     this.starting = task
-    Effect.runForkWith(task.context)(this.bindTask)
+    Effect.runForkWith(Context.add(task.context, this.currentTask, task))(this.bindTask)
   }
 
   private starting: Task | undefined = undefined
@@ -322,11 +336,11 @@ export class Pool implements MetricSource {
     const task = this.starting!
     this.starting = undefined
     task.fiber = fiber
-    this.fibers.set(fiber.id, task)
+    this.link(task)
     // Observe the exit before the body runs, so that the service's counters
     // are final before any other observer (`Fiber.await`, `Fiber.interrupt`)
     // of this fiber sees it end.
-    fiber.addObserver((exit) => this.onExit(task, fiber, exit))
+    fiber.addObserver((exit) => this.onExit(task, exit))
     const body = task.body!
     task.body = undefined
     if (task.owner !== undefined) return body // coalescer runs open a span per run
@@ -361,7 +375,7 @@ export class Pool implements MetricSource {
   /** Every registered task, in registration order. */
   tasks(): Array<Task> {
     const out: Array<Task> = []
-    for (const task of this.fibers.values()) out.push(task)
+    for (let task = this.liveHead; task !== undefined; task = task.liveNext) out.push(task)
     for (let task = this.head; task !== undefined; task = task.next) {
       if (task.fiber === undefined) out.push(task)
     }
@@ -370,6 +384,19 @@ export class Pool implements MetricSource {
       if (task.fiber === undefined && task.state !== State.Done) out.push(task)
     }
     return out.toSorted((a, b) => a.id - b.id)
+  }
+
+  private link(task: Task): void {
+    task.liveNext = this.liveHead
+    if (this.liveHead !== undefined) this.liveHead.livePrev = task
+    this.liveHead = task
+  }
+
+  private unlinkLive(task: Task): void {
+    if (task.livePrev === undefined) this.liveHead = task.liveNext
+    else task.livePrev.liveNext = task.liveNext
+    if (task.liveNext !== undefined) task.liveNext.livePrev = task.livePrev
+    task.livePrev = task.liveNext = undefined
   }
 
   // ---------------------------------------------------------------------------
@@ -597,8 +624,8 @@ export class Pool implements MetricSource {
     )
   }
 
-  private onExit(task: Task, fiber: Fiber.Fiber<unknown, unknown>, exit: Exit.Exit<unknown, unknown>): void {
-    this.fibers.delete(fiber.id)
+  private onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void {
+    this.unlinkLive(task)
     if (task.owner === undefined) {
       this.runEnded(task, exit)
     } else if (exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause)) {
@@ -679,7 +706,19 @@ export class Pool implements MetricSource {
       const interrupted = Exit.interrupt()
       this.interrupted += dropped.length
       for (const task of dropped) this.finish(task, interrupted)
-      for (const task of Array.from(this.fibers.values())) task.fiber!.interruptUnsafe()
+      // Interrupt every started task, oldest first, before any slot they free is
+      // handed on: holding the drain keeps a task waiting for its slot back
+      // from being resumed by a neighbour's exit before it is interrupted.
+      const live: Array<Task> = []
+      for (let task = this.liveHead; task !== undefined; task = task.liveNext) live.push(task)
+      const draining = this.draining
+      this.draining = true
+      try {
+        for (let i = live.length - 1; i >= 0; i--) live[i]!.fiber!.interruptUnsafe()
+      } finally {
+        this.draining = draining
+      }
+      this.drain()
       if (this.registered === 0) this.onIdle()
       return this.blockTillDone
     })
