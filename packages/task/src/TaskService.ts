@@ -156,9 +156,9 @@ export interface Options {
  *
  * @example
  * ```ts
- * import { defaultWorkers } from "effect-task/TaskService"
+ * import { TaskService } from "effect-task"
  *
- * console.log(defaultWorkers()) // 8 on a 2-core machine
+ * console.log(TaskService.defaultWorkers()) // 8 on a 2-core machine
  * ```
  *
  * @since 0.1.0
@@ -271,10 +271,10 @@ export const registerOwned = (
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { make } from "effect-task/TaskService"
+ * import { TaskService } from "effect-task"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
- *   const tasks = yield* make({ workers: 2 })
+ *   const tasks = yield* TaskService.make({ workers: 2 })
  *   yield* tasks.go("a", Effect.log("a"))
  *   yield* tasks.blockTillDone
  * }))
@@ -414,6 +414,21 @@ export class TaskService extends Context.Service<TaskService, Shape>()("effect-t
    * @category constructors
    */
   static readonly make: (options?: Options) => Effect.Effect<Shape, never, Scope.Scope> = make
+
+  /**
+   * The default bound, `os.availableParallelism() * 4`, read at each call.
+   *
+   * @example
+   * ```ts
+   * import { TaskService } from "effect-task"
+   *
+   * console.log(TaskService.defaultWorkers()) // 8 on a 2-core machine
+   * ```
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  static readonly defaultWorkers: () => number = defaultWorkers
 
   /**
    * The service's metrics, read through Effect's metric APIs.
