@@ -22,6 +22,7 @@ import * as QuiescenceHandoff from "./quiescence-handoff.ts"
 import * as QuiescenceStartupHold from "./quiescence-startup-hold.ts"
 import * as QuiescenceThresholds from "./quiescence-thresholds.ts"
 import * as QuiescenceYield from "./quiescence-yield.ts"
+import * as ReadmeUsage from "./readme-usage.ts"
 import * as ScalingCluster from "./scaling-cluster.ts"
 import * as TaskServiceBasics from "./task-service-basics.ts"
 import * as TaskServiceContext from "./task-service-context.ts"
@@ -29,6 +30,10 @@ import * as TaskServiceFailures from "./task-service-failures.ts"
 import * as TaskServiceLayers from "./task-service-layers.ts"
 import * as TaskServiceShutdown from "./task-service-shutdown.ts"
 import * as TaskServiceSnapshot from "./task-service-snapshot.ts"
+
+describe("README.md", () => {
+  it.effect("usage", () => ReadmeUsage.program)
+})
 
 describe("docs/task-service.md", () => {
   it.effect("basics: bound, go, counting", () =>
