@@ -23,8 +23,11 @@
  * run starts later and executes this body), or running (it sets `pending`; the
  * end step sees it and re-queues a run, which starts later). A failing or dying
  * run ends through the same step (its cause is counted, then `pending` is
- * honoured). A run whose fiber is interrupted while `pending` is set is
- * replaced by a freshly registered run unless the service is shutting down.
+ * honoured). Interruption is the deliberate exception: a run whose fiber is
+ * interrupted while its body executes and `pending` is set is replaced by a
+ * freshly registered run (unless the service is shutting down); a run
+ * interrupted before its body starts (`requeued`) is cancelled together with
+ * the submits collapsed into it, and its entry is removed.
  *
  * All state lives in a `MutableHashMap` keyed with `Equal` and is changed only
  * inside synchronous steps (no `Ref`: the end step runs inside the task's exit
