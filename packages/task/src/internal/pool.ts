@@ -78,6 +78,23 @@ export interface TaskOwner {
   onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void
 }
 
+/**
+ * What only a started task needs. Kept apart so that a parked task — there
+ * may be a million of them — carries only what it needs while it waits.
+ *
+ * @internal
+ */
+export class TaskRun {
+  fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  /** set while the task waits in the slot queue to get a slot back */
+  resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
+  /** when the current body (or coalescer run) started */
+  startedAt = 0
+  /** links of the pool's list of started tasks */
+  liveNext: Task | undefined = undefined
+  livePrev: Task | undefined = undefined
+}
+
 /** @internal */
 export class Task {
   readonly id: number
@@ -88,19 +105,13 @@ export class Task {
   state: State = State.Parked as State
   holdsSlot = false
   counted = true
-  fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
   /** slot queue links */
   next: Task | undefined = undefined
   prev: Task | undefined = undefined
-  /** links of the pool's list of started tasks */
-  liveNext: Task | undefined = undefined
-  livePrev: Task | undefined = undefined
-  /** set while a started task waits in the slot queue */
-  resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
   readonly registeredAt: number
   stateSince: number
-  /** when the current body (or coalescer run) started */
-  startedAt = 0
+  /** set when the task starts */
+  run: TaskRun | undefined = undefined
 
   constructor(
     id: number,
@@ -118,6 +129,15 @@ export class Task {
     this.registeredAt = now
     this.stateSince = now
   }
+
+  /** the task's own fiber, once its body runs */
+  get fiber(): Fiber.Fiber<unknown, unknown> | undefined {
+    return this.run?.fiber
+  }
+
+  get startedAt(): number {
+    return this.run?.startedAt ?? 0
+  }
 }
 
 interface QuiescenceWaiter {
@@ -129,7 +149,7 @@ interface QuiescenceWaiter {
 const settleRounds = 3
 
 /** how many task starts / resumes one drain runs before it hands the thread back */
-const drainBudget = 512
+const drainBudget = 2048
 
 /** @internal */
 export interface PoolClock {
@@ -159,7 +179,7 @@ export class Pool implements MetricSource {
   private tail: Task | undefined = undefined
 
   /**
-   * Started tasks, in an intrusive list (`liveNext`/`livePrev`): what shutdown
+   * Started tasks, in an intrusive list (`run.liveNext`/`livePrev`): what shutdown
    * interrupts. Which task a fiber runs is found through `currentTask`, a
    * reference in the fiber's context, compared with `task.fiber`.
    */
@@ -210,23 +230,11 @@ export class Pool implements MetricSource {
   /**
    * Milliseconds since the pool was made: a small integer for the first
    * 24.8 days (2^31 ms), so the task's time fields stay unboxed; a plain
-   * number after that. `TaskInfo` adds `epoch` back. The clock is read at
-   * most once per synchronous stretch: the value is dropped at the next
-   * microtask checkpoint, so it is never older than the current macrotask.
+   * number after that. `TaskInfo` adds `epoch` back. Hot paths read it once
+   * per step and pass it on.
    */
   now(): number {
-    if (!this.nowValid) {
-      this.nowCache = this.clock.currentTimeMillisUnsafe() - this.epoch
-      this.nowValid = true
-      queueMicrotask(this.dropNow)
-    }
-    return this.nowCache
-  }
-
-  private nowCache = 0
-  private nowValid = false
-  private readonly dropNow = (): void => {
-    this.nowValid = false
+    return this.clock.currentTimeMillisUnsafe() - this.epoch
   }
 
   /** The task whose body is the calling fiber, if any. */
@@ -248,12 +256,13 @@ export class Pool implements MetricSource {
     owner: TaskOwner | undefined
   ): Task | undefined {
     if (this.closed) return undefined
-    const task = new Task(this.nextId++, name, body, context, owner, this.now())
+    const now = this.now()
+    const task = new Task(this.nextId++, name, body, context, owner, now)
     this.registered++
     this.active++
     this.publish()
     if (this.running < this.bound && this.head === undefined) {
-      this.grant(task)
+      this.grant(task, now)
       this.scheduleDrain()
     } else {
       this.enqueue(task)
@@ -262,11 +271,11 @@ export class Pool implements MetricSource {
   }
 
   /** Gives `task` a slot and queues it for start (or resume). */
-  private grant(task: Task): void {
+  private grant(task: Task, now: number): void {
     this.running++
     task.holdsSlot = true
     task.state = task.fiber === undefined ? State.Starting : State.Running
-    task.stateSince = this.now()
+    task.stateSince = now
     this.ready.push(task)
   }
 
@@ -303,8 +312,9 @@ export class Pool implements MetricSource {
         if (task.fiber === undefined) {
           this.start(task)
         } else {
-          const resume = task.resume
-          task.resume = undefined
+          const run = task.run!
+          const resume = run.resume
+          run.resume = undefined
           resume?.(Effect.void)
         }
       }
@@ -323,7 +333,9 @@ export class Pool implements MetricSource {
   private start(task: Task): void {
     if (task.state === State.Done) return // dropped by shutdown before it started
     task.state = State.Running
-    if (task.owner === undefined) this.runStarted(task, task.registeredAt)
+    task.run = new TaskRun()
+    // a body starts in the step its slot was granted, or right after: the grant time serves
+    if (task.owner === undefined) this.runStarted(task, task.registeredAt, task.stateSince)
     // `bindTask` is the new fiber's first step and runs inside `runForkWith`,
     // before it returns: it picks the task up from `starting`.
     this.starting = task
@@ -335,7 +347,7 @@ export class Pool implements MetricSource {
   private readonly bindTask: Effect.Effect<unknown, unknown> = Effect.withFiber((fiber) => {
     const task = this.starting!
     this.starting = undefined
-    task.fiber = fiber
+    task.run!.fiber = fiber
     this.link(task)
     // Observe the exit before the body runs, so that the service's counters
     // are final before any other observer (`Fiber.await`, `Fiber.interrupt`)
@@ -350,11 +362,10 @@ export class Pool implements MetricSource {
   })
 
   /** Metrics: a body or coalescer run starts after waiting for a slot since `parkedSince`. */
-  runStarted(task: Task, parkedSince: number): void {
-    const now = this.now()
+  runStarted(task: Task, parkedSince: number, now: number = this.now()): void {
     this.started++
     this.parkedTime.observeMillis(now - parkedSince)
-    task.startedAt = now
+    task.run!.startedAt = now
   }
 
   /** Metrics: a body or coalescer run ended (its failure, if any, is counted by `recordFailure`). */
@@ -375,7 +386,7 @@ export class Pool implements MetricSource {
   /** Every registered task, in registration order. */
   tasks(): Array<Task> {
     const out: Array<Task> = []
-    for (let task = this.liveHead; task !== undefined; task = task.liveNext) out.push(task)
+    for (let task = this.liveHead; task !== undefined; task = task.run!.liveNext) out.push(task)
     for (let task = this.head; task !== undefined; task = task.next) {
       if (task.fiber === undefined) out.push(task)
     }
@@ -387,16 +398,17 @@ export class Pool implements MetricSource {
   }
 
   private link(task: Task): void {
-    task.liveNext = this.liveHead
-    if (this.liveHead !== undefined) this.liveHead.livePrev = task
+    task.run!.liveNext = this.liveHead
+    if (this.liveHead !== undefined) this.liveHead.run!.livePrev = task
     this.liveHead = task
   }
 
   private unlinkLive(task: Task): void {
-    if (task.livePrev === undefined) this.liveHead = task.liveNext
-    else task.livePrev.liveNext = task.liveNext
-    if (task.liveNext !== undefined) task.liveNext.livePrev = task.livePrev
-    task.livePrev = task.liveNext = undefined
+    const run = task.run!
+    if (run.livePrev === undefined) this.liveHead = run.liveNext
+    else run.livePrev.run!.liveNext = run.liveNext
+    if (run.liveNext !== undefined) run.liveNext.run!.livePrev = run.livePrev
+    run.livePrev = run.liveNext = undefined
   }
 
   // ---------------------------------------------------------------------------
@@ -427,14 +439,14 @@ export class Pool implements MetricSource {
 
   /** Hands free slots to the oldest waiters. */
   private grantWaiting(): void {
-    let granted = false
+    if (this.head === undefined || this.running >= this.bound) return
+    const now = this.now()
     while (this.head !== undefined && this.running < this.bound) {
       const task = this.head
       this.unlink(task)
-      this.grant(task)
-      granted = true
+      this.grant(task, now)
     }
-    if (granted) this.scheduleDrain()
+    this.scheduleDrain()
   }
 
   releaseSlot(task: Task): void {
@@ -456,14 +468,14 @@ export class Pool implements MetricSource {
         return Effect.void
       }
       return Effect.callback<void>((resume) => {
-        task.resume = resume
+        task.run!.resume = resume
         task.state = waitingState
         task.stateSince = this.now()
         this.enqueue(task)
         return Effect.sync(() => {
           if (this.isQueued(task)) {
             this.unlink(task)
-            task.resume = undefined
+            task.run!.resume = undefined
           }
         })
       })
@@ -643,7 +655,7 @@ export class Pool implements MetricSource {
   /** Unregisters a task (finished, or dropped unstarted at shutdown). */
   private finish(task: Task, exit: Exit.Exit<unknown, unknown>): void {
     if (this.isQueued(task)) this.unlink(task)
-    task.resume = undefined
+    if (task.run !== undefined) task.run.resume = undefined
     if (task.state === State.YieldedSlot || task.state === State.YieldedQuiescent) this.yielded--
     task.state = State.Done
     task.context = undefined as any
@@ -710,7 +722,7 @@ export class Pool implements MetricSource {
       // handed on: holding the drain keeps a task waiting for its slot back
       // from being resumed by a neighbour's exit before it is interrupted.
       const live: Array<Task> = []
-      for (let task = this.liveHead; task !== undefined; task = task.liveNext) live.push(task)
+      for (let task = this.liveHead; task !== undefined; task = task.run!.liveNext) live.push(task)
       const draining = this.draining
       this.draining = true
       try {
