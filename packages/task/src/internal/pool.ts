@@ -29,6 +29,7 @@ import * as Queue from "effect/Queue"
 import type * as Scheduler from "effect/Scheduler"
 import * as Tracer from "effect/Tracer"
 import { DurationHistogram, type MetricSource } from "./metrics.ts"
+import { type ParkedRecord, SlotQueue } from "./slotQueue.ts"
 
 /**
  * Task states, as small integers for a cheap hot path.
@@ -105,9 +106,8 @@ export class Task {
   state: State = State.Parked as State
   holdsSlot = false
   counted = true
-  /** slot queue links */
-  next: Task | undefined = undefined
-  prev: Task | undefined = undefined
+  /** in the slot queue (as a `Task` entry) */
+  queued = false
   readonly registeredAt: number
   stateSince: number
   /** set when the task starts */
@@ -162,7 +162,6 @@ export class Pool implements MetricSource {
   running = 0
   active = 0
   registered = 0
-  parked = 0
   failures = 0
   /** started tasks inside a yield, without a worker slot */
   yielded = 0
@@ -175,8 +174,12 @@ export class Pool implements MetricSource {
   private nextId = 1
 
   /** FIFO slot queue: parked tasks and started tasks waiting to get a slot back */
-  private head: Task | undefined = undefined
-  private tail: Task | undefined = undefined
+  private readonly queue = new SlotQueue()
+
+  /** tasks waiting for a slot (not started yet, or coming back) */
+  get parked(): number {
+    return this.queue.size
+  }
 
   /**
    * Started tasks, in an intrusive list (`run.liveNext`/`livePrev`): what shutdown
@@ -257,18 +260,28 @@ export class Pool implements MetricSource {
   ): Task | undefined {
     if (this.closed) return undefined
     const now = this.now()
-    const task = new Task(this.nextId++, name, body, context, owner, now)
+    const id = this.nextId++
     this.registered++
     this.active++
     this.publish()
-    if (this.running < this.bound && this.head === undefined) {
+    if (this.running < this.bound && this.queue.size === 0) {
+      const task = new Task(id, name, body, context, owner, now)
       this.grant(task, now)
       this.scheduleDrain()
-    } else {
-      this.enqueue(task)
+      return task
     }
+    if (owner === undefined) {
+      // a plain task waits as a record; its Task is made when it gets a slot
+      this.queue.pushRecord(id, name, body, context, now)
+      return undefined
+    }
+    const task = new Task(id, name, body, context, owner, now)
+    this.queue.pushTask(task)
     return task
   }
+
+  private readonly materialize = (record: ParkedRecord): Task =>
+    new Task(record.id, record.name, record.body, record.context, undefined, record.registeredAt)
 
   /** Gives `task` a slot and queues it for start (or resume). */
   private grant(task: Task, now: number): void {
@@ -387,9 +400,9 @@ export class Pool implements MetricSource {
   tasks(): Array<Task> {
     const out: Array<Task> = []
     for (let task = this.liveHead; task !== undefined; task = task.run!.liveNext) out.push(task)
-    for (let task = this.head; task !== undefined; task = task.next) {
+    this.queue.forEach((record) => out.push(this.materialize(record)), (task) => {
       if (task.fiber === undefined) out.push(task)
-    }
+    })
     for (let i = this.readyHead; i < this.ready.length; i++) {
       const task = this.ready[i]!
       if (task.fiber === undefined && task.state !== State.Done) out.push(task)
@@ -415,35 +428,13 @@ export class Pool implements MetricSource {
   // the slot queue
   // ---------------------------------------------------------------------------
 
-  private enqueue(task: Task): void {
-    task.prev = this.tail
-    task.next = undefined
-    if (this.tail === undefined) this.head = task
-    else this.tail.next = task
-    this.tail = task
-    this.parked++
-  }
-
-  private unlink(task: Task): void {
-    if (task.prev === undefined) this.head = task.next
-    else task.prev.next = task.next
-    if (task.next === undefined) this.tail = task.prev
-    else task.next.prev = task.prev
-    task.prev = task.next = undefined
-    this.parked--
-  }
-
-  private isQueued(task: Task): boolean {
-    return task.prev !== undefined || this.head === task
-  }
-
   /** Hands free slots to the oldest waiters. */
   private grantWaiting(): void {
-    if (this.head === undefined || this.running >= this.bound) return
+    if (this.queue.size === 0 || this.running >= this.bound) return
     const now = this.now()
-    while (this.head !== undefined && this.running < this.bound) {
-      const task = this.head
-      this.unlink(task)
+    while (this.running < this.bound) {
+      const task = this.queue.shift(this.materialize)
+      if (task === undefined) break
       this.grant(task, now)
     }
     this.scheduleDrain()
@@ -462,7 +453,7 @@ export class Pool implements MetricSource {
   acquireSlot(task: Task, waitingState: State = State.Requeued): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (task.holdsSlot) return Effect.void
-      if (this.running < this.bound && this.head === undefined) {
+      if (this.running < this.bound && this.queue.size === 0) {
         this.running++
         task.holdsSlot = true
         return Effect.void
@@ -471,10 +462,10 @@ export class Pool implements MetricSource {
         task.run!.resume = resume
         task.state = waitingState
         task.stateSince = this.now()
-        this.enqueue(task)
+        this.queue.pushTask(task)
         return Effect.sync(() => {
-          if (this.isQueued(task)) {
-            this.unlink(task)
+          if (task.queued) {
+            this.queue.remove(task)
             task.run!.resume = undefined
           }
         })
@@ -654,7 +645,7 @@ export class Pool implements MetricSource {
 
   /** Unregisters a task (finished, or dropped unstarted at shutdown). */
   private finish(task: Task, exit: Exit.Exit<unknown, unknown>): void {
-    if (this.isQueued(task)) this.unlink(task)
+    this.queue.remove(task)
     if (task.run !== undefined) task.run.resume = undefined
     if (task.state === State.YieldedSlot || task.state === State.YieldedQuiescent) this.yielded--
     task.state = State.Done
@@ -702,15 +693,9 @@ export class Pool implements MetricSource {
     return Effect.suspend(() => {
       this.closed = true
       // tasks that never started: parked ones, and granted ones whose start is pending
-      const dropped: Array<Task> = []
-      for (let task = this.head; task !== undefined;) {
-        const next = task.next
-        if (task.fiber === undefined) {
-          this.unlink(task)
-          dropped.push(task)
-        }
-        task = next
-      }
+      const removed = this.queue.removeAll((task) => task.fiber !== undefined)
+      const dropped: Array<Task> = removed.records.map(this.materialize)
+      for (const task of removed.tasks) dropped.push(task)
       for (let i = this.readyHead; i < this.ready.length; i++) {
         const task = this.ready[i]!
         if (task.fiber === undefined && task.state !== State.Done) dropped.push(task)
