@@ -382,8 +382,8 @@ export class Pool implements MetricSource {
   }
 
   /** Metrics: a body or coalescer run ended (its failure, if any, is counted by `recordFailure`). */
-  runEnded(task: Task, exit: Exit.Exit<unknown, unknown>): void {
-    this.runningTime.observeMillis(this.now() - task.startedAt)
+  runEnded(task: Task, exit: Exit.Exit<unknown, unknown>, now: number = this.now()): void {
+    this.runningTime.observeMillis(now - task.startedAt)
     if (exit._tag === "Success") this.succeeded++
     else if (Cause.hasInterruptsOnly(exit.cause)) this.interrupted++
   }
@@ -429,9 +429,9 @@ export class Pool implements MetricSource {
   // ---------------------------------------------------------------------------
 
   /** Hands free slots to the oldest waiters. */
-  private grantWaiting(): void {
+  private grantWaiting(now?: number): void {
     if (this.queue.size === 0 || this.running >= this.bound) return
-    const now = this.now()
+    if (now === undefined) now = this.now()
     while (this.running < this.bound) {
       const task = this.queue.shift(this.materialize)
       if (task === undefined) break
@@ -628,23 +628,24 @@ export class Pool implements MetricSource {
   }
 
   private onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void {
+    const now = this.now() // one clock read serves the run's end and the grants it makes
     this.unlinkLive(task)
     if (task.owner === undefined) {
-      this.runEnded(task, exit)
+      this.runEnded(task, exit, now)
     } else if (exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause)) {
       this.interrupted++ // a coalescer run counts its own successes and failures
     }
     if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
       this.recordFailure(task.name, task.context, exit.cause)
     }
-    this.finish(task, exit)
+    this.finish(task, exit, now)
     // Bodies that completed synchronously inside `drain` already run inside
     // the loop; elsewhere, start the tasks this exit granted right here.
     this.drain()
   }
 
   /** Unregisters a task (finished, or dropped unstarted at shutdown). */
-  private finish(task: Task, exit: Exit.Exit<unknown, unknown>): void {
+  private finish(task: Task, exit: Exit.Exit<unknown, unknown>, now?: number): void {
     this.queue.remove(task)
     if (task.run !== undefined) task.run.resume = undefined
     if (task.state === State.YieldedSlot || task.state === State.YieldedQuiescent) this.yielded--
@@ -663,7 +664,7 @@ export class Pool implements MetricSource {
       this.active--
       this.onDecrement()
     }
-    this.grantWaiting()
+    this.grantWaiting(now)
     if (this.registered === 0) this.onIdle()
     this.flushWakeups()
   }
