@@ -32,8 +32,12 @@ const root = path.dirname(fileURLToPath(import.meta.url))
 // is needed before a test run.
 const alias = { "effect-task": path.join(root, "packages/task/src/index.ts") }
 
+// CI asks for a JSON report too (VITEST_JSON=<file>), to print its closing line.
+const jsonReport = process.env["VITEST_JSON"]
+
 export default defineConfig({
   test: {
+    reporters: jsonReport ? ["default", ["json", { outputFile: jsonReport }]] : ["default"],
     projects: [
       {
         resolve: { alias },
