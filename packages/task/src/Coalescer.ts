@@ -29,7 +29,9 @@
  * interrupted before its body starts (`requeued`) is cancelled together with
  * the submits collapsed into it, and its entry is removed.
  *
- * All state lives in a `MutableHashMap` keyed with `Equal` and is changed only
+ * All state lives in an `Entries` table keyed with `Equal` (a plain `Map`
+ * for strings and numbers, where `Equal` is value equality, and a
+ * `MutableHashMap` for every other key) and is changed only
  * inside synchronous steps (no `Ref`: the end step runs inside the task's exit
  * observer, which cannot run effects, and one synchronous step is already
  * atomic).
@@ -132,8 +134,37 @@ const invalid = (argument: string, value: unknown, expected: string): Cause.Ille
 export const make = <K>(): Effect.Effect<Coalescer<K>, never, TaskService> =>
   Effect.map(TaskService, (service) => makeWith<K>(poolOf.get(service)!))
 
+/**
+ * The key table: `Equal` semantics, with a plain `Map` for strings and
+ * numbers (where `Equal` is value equality) so the common keys skip hashing
+ * through `Equal`. The two tables never hold the same key.
+ */
+class Entries {
+  private readonly primitive = new Map<unknown, Entry>()
+  private readonly structural = MutableHashMap.empty<unknown, Entry>()
+
+  get(key: unknown): Entry | undefined {
+    if (typeof key === "string" || typeof key === "number") return this.primitive.get(key)
+    return Option.getOrUndefined(MutableHashMap.get(this.structural, key))
+  }
+
+  set(key: unknown, entry: Entry): void {
+    if (typeof key === "string" || typeof key === "number") this.primitive.set(key, entry)
+    else MutableHashMap.set(this.structural, key, entry)
+  }
+
+  remove(key: unknown): void {
+    if (typeof key === "string" || typeof key === "number") this.primitive.delete(key)
+    else MutableHashMap.remove(this.structural, key)
+  }
+
+  get size(): number {
+    return this.primitive.size + MutableHashMap.size(this.structural)
+  }
+}
+
 const makeWith = <K>(pool: Pool): Coalescer<K> => {
-  const entries = MutableHashMap.empty<unknown, Entry>()
+  const entries = new Entries()
 
   const owner = (entry: Entry): TaskOwner => ({
     key: entry.key,
@@ -141,8 +172,7 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
   })
 
   const remove = (entry: Entry): void => {
-    const current = MutableHashMap.get(entries, entry.key)
-    if (Option.isSome(current) && current.value === entry) MutableHashMap.remove(entries, entry.key)
+    if (entries.get(entry.key) === entry) entries.remove(entry.key)
   }
 
   /** Registers a task running `entry`'s runs; removes the entry when the service is closed. */
@@ -204,9 +234,9 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
       if (!Effect.isEffect(body)) return Effect.die(invalid("body", body, "an Effect"))
       return Effect.withFiber((fiber) => {
         if (pool.closed) return Effect.void
-        const current = MutableHashMap.get(entries, key)
-        if (Option.isNone(current)) {
-          const entry: Entry = {
+        const entry = entries.get(key)
+        if (entry === undefined) {
+          const fresh: Entry = {
             key,
             name,
             body: body as Effect.Effect<unknown, unknown>,
@@ -216,10 +246,9 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
             task: undefined,
             runs: 0
           }
-          if (registerRun(entry)) MutableHashMap.set(entries, key, entry)
+          if (registerRun(fresh)) entries.set(key, fresh)
           return Effect.void
         }
-        const entry = current.value
         entry.name = name
         entry.body = body as Effect.Effect<unknown, unknown>
         entry.context = fiber.context
@@ -228,7 +257,7 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
         return Effect.void
       })
     },
-    size: Effect.sync(() => MutableHashMap.size(entries))
+    size: Effect.sync(() => entries.size)
   }
 }
 
