@@ -28,14 +28,17 @@ export interface ParkedRecord {
   readonly registeredAt: number
 }
 
+/** A ring of `n` empty slots. */
+const slots = <A>(n: number): Array<A> => Array.from({ length: n }) as Array<A>
+
 /** @internal */
 export class SlotQueue {
   /** `undefined` marks a `Task` entry (kept in `bodies`) */
-  private names: Array<string | undefined> = new Array(16)
-  private bodies: Array<Effect.Effect<unknown, unknown> | Task | undefined> = new Array(16)
-  private contexts: Array<Context.Context<never> | undefined> = new Array(16)
-  private ids: Array<number> = new Array(16)
-  private times: Array<number> = new Array(16)
+  private names: Array<string | undefined> = slots(16)
+  private bodies: Array<Effect.Effect<unknown, unknown> | Task | undefined> = slots(16)
+  private contexts: Array<Context.Context<never> | undefined> = slots(16)
+  private ids: Array<number> = slots(16)
+  private times: Array<number> = slots(16)
   private mask = 15
   private head = 0
   private tail = 0
@@ -134,11 +137,11 @@ export class SlotQueue {
     const tasks: Array<Task> = []
     const kept: Array<Task> = []
     this.forEach((record) => records.push(record), (task) => (keep(task) ? kept : tasks).push(task))
-    this.names = new Array(16)
-    this.bodies = new Array(16)
-    this.contexts = new Array(16)
-    this.ids = new Array(16)
-    this.times = new Array(16)
+    this.names = slots(16)
+    this.bodies = slots(16)
+    this.contexts = slots(16)
+    this.ids = slots(16)
+    this.times = slots(16)
     this.mask = 15
     this.head = this.tail = this.size = 0
     for (const task of tasks) task.queued = false
@@ -160,11 +163,11 @@ export class SlotQueue {
 
   private grow(): void {
     const capacity = (this.mask + 1) * 2
-    const names: Array<string | undefined> = new Array(capacity)
-    const bodies: Array<Effect.Effect<unknown, unknown> | Task | undefined> = new Array(capacity)
-    const contexts: Array<Context.Context<never> | undefined> = new Array(capacity)
-    const ids: Array<number> = new Array(capacity)
-    const times: Array<number> = new Array(capacity)
+    const names: Array<string | undefined> = slots(capacity)
+    const bodies: Array<Effect.Effect<unknown, unknown> | Task | undefined> = slots(capacity)
+    const contexts: Array<Context.Context<never> | undefined> = slots(capacity)
+    const ids: Array<number> = slots(capacity)
+    const times: Array<number> = slots(capacity)
     let n = 0
     for (let i = this.head; i !== this.tail; i = (i + 1) & this.mask, n++) {
       names[n] = this.names[i]
