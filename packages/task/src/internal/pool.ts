@@ -233,11 +233,30 @@ export class Pool implements MetricSource {
   /**
    * Milliseconds since the pool was made: a small integer for the first
    * 24.8 days (2^31 ms), so the task's time fields stay unboxed; a plain
-   * number after that. `TaskInfo` adds `epoch` back. Hot paths read it once
-   * per step and pass it on.
+   * number after that. `TaskInfo` adds `epoch` back.
+   *
+   * A clock read costs about a sixth of a task's whole life on the service,
+   * so `now` (registrations, state changes) reuses the last reading until the
+   * next microtask checkpoint — the end of the current synchronous stretch;
+   * a registration's time is then late by at most the synchronous work done
+   * since that reading. `freshNow` always reads: a run's start and end, which
+   * durations are measured between, use it, and refresh what `now` reuses.
    */
   now(): number {
-    return this.clock.currentTimeMillisUnsafe() - this.epoch
+    if (this.nowValid) return this.nowCache
+    this.nowValid = true
+    queueMicrotask(this.dropNow)
+    return this.freshNow()
+  }
+
+  freshNow(): number {
+    return (this.nowCache = this.clock.currentTimeMillisUnsafe() - this.epoch)
+  }
+
+  private nowCache = 0
+  private nowValid = false
+  private readonly dropNow = (): void => {
+    this.nowValid = false
   }
 
   /** The task whose body is the calling fiber, if any. */
@@ -375,14 +394,14 @@ export class Pool implements MetricSource {
   })
 
   /** Metrics: a body or coalescer run starts after waiting for a slot since `parkedSince`. */
-  runStarted(task: Task, parkedSince: number, now: number = this.now()): void {
+  runStarted(task: Task, parkedSince: number, now: number = this.freshNow()): void {
     this.started++
     this.parkedTime.observeMillis(now - parkedSince)
     task.run!.startedAt = now
   }
 
   /** Metrics: a body or coalescer run ended (its failure, if any, is counted by `recordFailure`). */
-  runEnded(task: Task, exit: Exit.Exit<unknown, unknown>, now: number = this.now()): void {
+  runEnded(task: Task, exit: Exit.Exit<unknown, unknown>, now: number = this.freshNow()): void {
     this.runningTime.observeMillis(now - task.startedAt)
     if (exit._tag === "Success") this.succeeded++
     else if (Cause.hasInterruptsOnly(exit.cause)) this.interrupted++
@@ -628,7 +647,7 @@ export class Pool implements MetricSource {
   }
 
   private onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void {
-    const now = this.now() // one clock read serves the run's end and the grants it makes
+    const now = this.freshNow() // one clock read serves the run's end and the grants it makes
     this.unlinkLive(task)
     if (task.owner === undefined) {
       this.runEnded(task, exit, now)
