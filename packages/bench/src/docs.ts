@@ -79,5 +79,31 @@ Options: \`--impl=<name>\` (default effect-task), \`--n\`, \`--bound\` (a number
 Ratios in the same run.
 
 ${targetsTable(results.targets)}
-${results.failures.length > 0 ? `\n**Correctness failures:** ${results.failures.length}\n` : ""}`
+${results.failures.length > 0 ? `\n**Correctness failures:** ${results.failures.length}\n` : ""}
+## What bounds the targets that are not met
+
+Profiles (\`node --cpu-prof\`, 1M tasks, bound 8) of effect-task, measured while writing this page:
+
+- **Synchronous bodies against \`Effect.forEach\`** (about 0.35–0.5x). Both fork one fiber per item, but
+  \`Effect.forEach\` walks a ready array with no per-item call on the caller's side, while the benchmark calls
+  \`go\` a million times from an \`Effect.gen\` loop (the generator step and \`go\`'s own effect are about a
+  third of effect-task's time) and each task is registered, counted and timed. One clock read per task end
+  (for the running-time histogram and \`snapshot\`) is the largest single entry of effect-task's own code,
+  about 10–15% of a synchronous task; measured in one process against the same build with the clock and the
+  histograms stubbed out, the bookkeeping costs 10–16% with synchronous no-op bodies and about 5% with one-hop
+  bodies.
+- **One-hop bodies against p-limit, p-queue and fastq** (about 1.2–2.9x instead of 2.5–4x). An
+  \`Effect.yieldNow\` body resumes through Effect's scheduler, one \`setImmediate\` turn per hop, and each
+  turn advances only \`bound\` bodies; a promise library's hop is a microtask. The rest is Effect's per-fiber
+  work (\`FiberImpl\`, \`runLoop\`, async context), which \`Effect.forEach\` pays too — against it
+  effect-task is at 0.7–0.75x in these cells. Before parked tasks became array records (a million parked
+  \`Task\` objects surviving into the old generation), garbage collection was half of these profiles and the
+  ratio to \`Effect.forEach\` was 0.15–0.19x.
+- **Coalescer burst.** A million \`submit\` calls from an \`Effect.gen\` loop take about 0.4–0.5 s (about
+  0.45 µs each, of which the coalescer's own step is under a quarter; the rest is the caller's generator and
+  effect evaluation). One wave of 1,000 one-millisecond runs at bound 8 takes about 140 ms, so while the burst
+  lasts each key's run ends and is legitimately re-run several times: the guarantee ("a run that starts after
+  the last submit") forces a re-run whenever a submit lands after a run started. Two runs per key would need
+  the whole burst inside one wave, about 8M submits/s.
+`
 }
