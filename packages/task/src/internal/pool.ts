@@ -14,9 +14,18 @@
  * - `running` = number of tasks with `holdsSlot`
  * - `registered` = tasks registered and not yet finished
  * - `active` = `registered` - tasks with `counted === false` (inside `yieldQuiescent`)
- * - `parked` = tasks linked in the FIFO slot queue (`head` .. `tail`)
+ * - `parked` = live entries of the FIFO slot queue (`SlotQueue.size`): records
+ *   of plain tasks not started yet, and `Task` entries (coalescer runs not
+ *   started yet, started tasks waiting to get their slot back)
  * - queue non-empty implies `running >= bound` (nobody waits for a free slot)
  * - a task is in the slot queue at most once, and only while it holds no slot
+ * - `yielded` = started tasks in state `YieldedSlot` or `YieldedQuiescent`
+ * - started tasks are exactly those linked from `liveHead`
+ *
+ * Ordering: slots go to the queue's head first; a grant only marks the task
+ * and puts it on `ready`, and `drain` starts or resumes `ready` tasks in grant
+ * order — inline after a task's exit (so a run of synchronous bodies costs no
+ * scheduler round per task), otherwise in a scheduled slice.
  *
  * @internal
  */
