@@ -90,8 +90,9 @@ Profiles (\`node --cpu-prof\`, 1M tasks, bound 8) of effect-task, measured while
   third of effect-task's time) and each task is registered, counted and timed. One clock read per task end
   (for the running-time histogram and \`snapshot\`) is the largest single entry of effect-task's own code,
   about 10–15% of a synchronous task; measured in one process against the same build with the clock and the
-  histograms stubbed out, the bookkeeping costs 10–16% with synchronous no-op bodies and about 5% with one-hop
-  bodies.
+  histograms stubbed out, the bookkeeping costs 15–19% with synchronous no-op bodies and about 9% with one-hop
+  bodies. (Reusing one clock reading per synchronous stretch halved that, but a registration after long
+  synchronous work then carried a stale time, so every registration reads the clock.)
 - **One-hop bodies against p-limit, p-queue and fastq** (about 1.2–2.9x instead of 2.5–4x). An
   \`Effect.yieldNow\` body resumes through Effect's scheduler, one \`setImmediate\` turn per hop, and each
   turn advances only \`bound\` bodies; a promise library's hop is a microtask. The rest is Effect's per-fiber

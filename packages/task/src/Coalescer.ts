@@ -207,13 +207,14 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
       const name = entry.name
       const context = entry.context
       task.name = name
+      if (task.state !== State.Running) pool.setState(task, State.Running) // got its slot back at once
       pool.runStarted(task, parkedSince)
       const run = withTaskSpan(entry.body, task, context, {
         "effect_task.coalescer.key": String(entry.key),
         "effect_task.coalescer.run": entry.runs,
         "effect_task.task.parked_ms": task.startedAt - parkedSince
       })
-      return Effect.flatMap(Effect.exit(Effect.provideContext(run, context)), (exit) => {
+      return Effect.flatMap(Effect.exit(Effect.provideContext(run, pool.contextFor(task, context))), (exit) => {
         pool.runEnded(task, exit)
         if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
           pool.recordFailure(name, context, exit.cause)
@@ -223,6 +224,7 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
         entry.state = "requeued"
         entry.pending = false
         task.name = entry.name // the re-run waits (and shows in `snapshot`) under the latest submit's name
+        pool.setState(task, State.Requeued) // parked time of the re-run counts from here
         if (task.holdsSlot) pool.releaseSlot(task)
         return Effect.andThen(pool.acquireSlot(task, State.Requeued), runLoop(entry))
       })

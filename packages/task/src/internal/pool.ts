@@ -100,6 +100,8 @@ export class TaskRun {
   resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
   /** when the current body (or coalescer run) started */
   startedAt = 0
+  /** a body (or coalescer run) has started and not ended */
+  open = false
   /** links of the pool's list of started tasks */
   liveNext: Task | undefined = undefined
   livePrev: Task | undefined = undefined
@@ -242,30 +244,21 @@ export class Pool implements MetricSource {
   /**
    * Milliseconds since the pool was made: a small integer for the first
    * 24.8 days (2^31 ms), so the task's time fields stay unboxed; a plain
-   * number after that. `TaskInfo` adds `epoch` back.
-   *
-   * A clock read costs about a sixth of a task's whole life on the service,
-   * so `now` (registrations, state changes) reuses the last reading until the
-   * next microtask checkpoint — the end of the current synchronous stretch;
-   * a registration's time is then late by at most the synchronous work done
-   * since that reading. `freshNow` always reads: a run's start and end, which
-   * durations are measured between, use it, and refresh what `now` reuses.
+   * number after that. `TaskInfo` adds `epoch` back. Hot paths read it once
+   * per step and pass it on (a task's exit serves its metrics and the grants
+   * it makes; a start uses its grant's time).
    */
   now(): number {
-    if (this.nowValid) return this.nowCache
-    this.nowValid = true
-    queueMicrotask(this.dropNow)
-    return this.freshNow()
+    return this.clock.currentTimeMillisUnsafe() - this.epoch
   }
 
-  freshNow(): number {
-    return (this.nowCache = this.clock.currentTimeMillisUnsafe() - this.epoch)
-  }
-
-  private nowCache = 0
-  private nowValid = false
-  private readonly dropNow = (): void => {
-    this.nowValid = false
+  /**
+   * `context` with this pool's marker set to `task`: what a coalescer run
+   * executes its body in, so that the submitter's marker (a submit made from
+   * inside another task) does not hide the run's own.
+   */
+  contextFor(task: Task, context: Context.Context<never>): Context.Context<never> {
+    return Context.add(context, this.currentTask, task)
   }
 
   /** The task whose body is the calling fiber, if any. */
@@ -344,7 +337,7 @@ export class Pool implements MetricSource {
       let budget = drainBudget
       while (this.readyHead < this.ready.length) {
         if (budget-- === 0) {
-          this.draining = false
+          this.draining = false // lets `scheduleDrain` schedule the rest
           this.scheduleDrain()
           return
         }
@@ -380,7 +373,7 @@ export class Pool implements MetricSource {
     // `bindTask` is the new fiber's first step and runs inside `runForkWith`,
     // before it returns: it picks the task up from `starting`.
     this.starting = task
-    Effect.runForkWith(Context.add(task.context, this.currentTask, task))(this.bindTask)
+    Effect.runForkWith(this.contextFor(task, task.context))(this.bindTask)
   }
 
   private starting: Task | undefined = undefined
@@ -403,14 +396,16 @@ export class Pool implements MetricSource {
   })
 
   /** Metrics: a body or coalescer run starts after waiting for a slot since `parkedSince`. */
-  runStarted(task: Task, parkedSince: number, now: number = this.freshNow()): void {
+  runStarted(task: Task, parkedSince: number, now: number = this.now()): void {
     this.started++
     this.parkedTime.observeMillis(now - parkedSince)
     task.run!.startedAt = now
+    task.run!.open = true
   }
 
   /** Metrics: a body or coalescer run ended (its failure, if any, is counted by `recordFailure`). */
-  runEnded(task: Task, exit: Exit.Exit<unknown, unknown>, now: number = this.freshNow()): void {
+  runEnded(task: Task, exit: Exit.Exit<unknown, unknown>, now: number = this.now()): void {
+    task.run!.open = false
     this.runningTime.observeMillis(now - task.startedAt)
     if (exit._tag === "Success") this.succeeded++
     else if (Cause.hasInterruptsOnly(exit.cause)) this.interrupted++
@@ -656,12 +651,13 @@ export class Pool implements MetricSource {
   }
 
   private onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void {
-    const now = this.freshNow() // one clock read serves the run's end and the grants it makes
+    const now = this.now() // one clock read serves the run's end and the grants it makes
     this.unlinkLive(task)
-    if (task.owner === undefined) {
+    if (task.run?.open === true) {
+      // a plain body, or a coalescer run cut short (a finished run ended itself)
       this.runEnded(task, exit, now)
     } else if (exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause)) {
-      this.interrupted++ // a coalescer run counts its own successes and failures
+      this.interrupted++ // a coalescer task interrupted between runs
     }
     if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
       this.recordFailure(task.name, task.context, exit.cause)
