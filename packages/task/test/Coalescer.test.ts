@@ -39,6 +39,28 @@ const open = (gate: Deferred.Deferred<void>) => Deferred.succeed(gate, undefined
 const awaitStarted = (started: Deferred.Deferred<void>) => Effect.andThen(Deferred.await(started), Effect.yieldNow)
 
 /** The `task "<name>" failed` messages logged so far (TestConsole). */
+/**
+ * Bound 1: key "k" runs "first"; "second" is submitted during it; a task
+ * "other" parks; "first" ends, so the re-run queues behind "other", which now
+ * runs (held at `otherGate`).
+ */
+const rerunQueuedBehindOther = Effect.gen(function*() {
+  const tasks = yield* TaskService
+  const c = yield* Coalescer.make<string>()
+  const log: Array<string> = []
+  const started = yield* Deferred.make<void>()
+  const gate = yield* Deferred.make<void>()
+  const otherStarted = yield* Deferred.make<void>()
+  const otherGate = yield* Deferred.make<void>()
+  yield* c.submit("first", "k", gated(log, "first", started, gate))
+  yield* awaitStarted(started)
+  yield* c.submit("second", "k", record(log, "second"))
+  yield* tasks.go("other", gated(log, "other", otherStarted, otherGate))
+  yield* open(gate)
+  yield* awaitStarted(otherStarted)
+  return { c, log, otherGate, tasks }
+})
+
 const failureMessages = Effect.map(
   TestConsole.logLines,
   (lines) => lines.filter((line): line is string => typeof line === "string" && /^task ".*" failed$/.test(line))
@@ -186,19 +208,7 @@ describe("Coalescer", () => {
 
     it.effect("submits while the re-run waits for a slot collapse into it: one re-run, of the latest body", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
-        const started = yield* Deferred.make<void>()
-        const gate = yield* Deferred.make<void>()
-        const otherStarted = yield* Deferred.make<void>()
-        const otherGate = yield* Deferred.make<void>()
-        yield* c.submit("first", "k", gated(log, "first", started, gate))
-        yield* awaitStarted(started)
-        yield* c.submit("second", "k", record(log, "second"))
-        yield* tasks.go("other", gated(log, "other", otherStarted, otherGate))
-        yield* open(gate)
-        yield* awaitStarted(otherStarted)
+        const { c, log, otherGate, tasks } = yield* rerunQueuedBehindOther
 
         yield* c.submit("third", "k", record(log, "third"))
         yield* c.submit("fourth", "k", record(log, "fourth"))
@@ -215,27 +225,12 @@ describe("Coalescer", () => {
         assert.strictEqual(yield* c.size, 0)
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
 
-    // BUG (implementation): a run that has ended and queues again for a slot
-    // keeps the previous run's name in `snapshot` until it starts, although it
-    // will execute the latest body "under its name" (CONTRACT, Coalescer), and
-    // although a not-yet-started first run does take the latest name (see the
-    // "collapse" test above). `runLoop` sets `entry.state = "requeued"` without
-    // copying `entry.name` to `task.name`; only a later submit or the start does.
+    // Regression: a run that had ended and queued again for a slot kept the
+    // previous run's name in `snapshot` until it started, although it executes
+    // the latest body "under its name" (CONTRACT, Coalescer).
     it.effect("a re-run waiting for a slot is reported under the latest submit's name", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
-        const started = yield* Deferred.make<void>()
-        const gate = yield* Deferred.make<void>()
-        const otherStarted = yield* Deferred.make<void>()
-        const otherGate = yield* Deferred.make<void>()
-        yield* c.submit("first", "k", gated(log, "first", started, gate))
-        yield* awaitStarted(started)
-        yield* c.submit("second", "k", record(log, "second"))
-        yield* tasks.go("other", gated(log, "other", otherStarted, otherGate))
-        yield* open(gate)
-        yield* awaitStarted(otherStarted)
+        const { otherGate, tasks } = yield* rerunQueuedBehindOther
         assert.deepStrictEqual(yield* coalescerEntries(tasks), [
           { name: "second", state: "parked", key: "k" },
           { name: "other", state: "running" }
