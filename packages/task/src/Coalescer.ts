@@ -43,6 +43,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as MutableHashMap from "effect/MutableHashMap"
 import * as Option from "effect/Option"
+import { checkTask } from "./internal/arguments.ts"
 import type { Pool, Task, TaskOwner } from "./internal/pool.ts"
 import { State, withTaskSpan } from "./internal/pool.ts"
 import { poolOf, TaskService } from "./TaskService.ts"
@@ -105,13 +106,6 @@ interface Entry {
   /** runs started so far (the re-run number of the current run) */
   runs: number
 }
-
-const invalid = (argument: string, value: unknown, expected: string): Cause.IllegalArgumentError =>
-  new Cause.IllegalArgumentError(
-    `Coalescer.submit: ${argument} must be ${expected}, got ${
-      typeof value === "string" ? JSON.stringify(value) : String(value)
-    }`
-  )
 
 /**
  * Creates a coalescer that registers its runs with the `TaskService` in context.
@@ -232,8 +226,8 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
 
   return {
     submit<A, E, R>(name: string, key: K, body: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> {
-      if (typeof name !== "string" || name.length === 0) return Effect.die(invalid("name", name, "a non-empty string"))
-      if (!Effect.isEffect(body)) return Effect.die(invalid("body", body, "an Effect"))
+      const error = checkTask("Coalescer.submit", name, body)
+      if (error !== undefined) return Effect.die(error)
       return Effect.withFiber((fiber) => {
         if (pool.closed) return Effect.void
         const entry = entries.get(key)

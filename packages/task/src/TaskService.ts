@@ -32,7 +32,6 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -41,6 +40,7 @@ import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as os from "node:os"
+import { checkTask, invalid, withWorkers } from "./internal/arguments.ts"
 import * as Metrics from "./internal/metrics.ts"
 import { Pool, State, stateName, type Task, type TaskOwner } from "./internal/pool.ts"
 
@@ -166,31 +166,6 @@ export interface Options {
  */
 export const defaultWorkers = (): number => os.availableParallelism() * 4
 
-const describe = (value: unknown): string =>
-  typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value)
-
-const invalid = (method: string, argument: string, value: unknown, expected: string): Cause.IllegalArgumentError =>
-  new Cause.IllegalArgumentError(`${method}: ${argument} must be ${expected}, got ${describe(value)}`)
-
-/**
- * Normalises a bound: an integer `>= 1`, or `Infinity` for unbounded.
- *
- * @internal
- */
-export const normalizeWorkers = (
-  method: string,
-  workers: unknown
-): { readonly bound: number } | { readonly error: Cause.IllegalArgumentError } => {
-  if (typeof workers !== "number" || Number.isNaN(workers)) {
-    return { error: invalid(method, "workers", workers, "an integer (<= 0 or Infinity for unbounded)") }
-  }
-  if (workers <= 0 || workers === Infinity) return { bound: Infinity }
-  if (!Number.isInteger(workers)) {
-    return { error: invalid(method, "workers", workers, "an integer (<= 0 or Infinity for unbounded)") }
-  }
-  return { bound: workers }
-}
-
 const yieldWith = <A, E, R>(
   pool: Pool,
   self: Effect.Effect<A, E, R>,
@@ -284,14 +259,13 @@ export const registerOwned = (
  * @category constructors
  */
 export const make = (options?: Options): Effect.Effect<Shape, never, Scope.Scope> =>
-  Effect.suspend(() => {
-    const normalized = normalizeWorkers(
+  Effect.suspend(() =>
+    withWorkers(
       "TaskService.make",
-      options?.workers === undefined ? defaultWorkers() : options.workers
+      options?.workers === undefined ? defaultWorkers() : options.workers,
+      (bound) => makeWithBound(bound, options?.name)
     )
-    if ("error" in normalized) return Effect.die(normalized.error)
-    return makeWithBound(normalized.bound, options?.name)
-  })
+  )
 
 const makeWithBound = (bound: number, serviceName?: string): Effect.Effect<Shape, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -319,12 +293,8 @@ const makeWithBound = (bound: number, serviceName?: string): Effect.Effect<Shape
 
     const shape: Shape = {
       go<A, E, R>(name: string, body: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> {
-        if (typeof name !== "string" || name.length === 0) {
-          return Effect.die(invalid("TaskService.go", "name", name, "a non-empty string"))
-        }
-        if (!Effect.isEffect(body)) {
-          return Effect.die(invalid("TaskService.go", "body", body, "an Effect"))
-        }
+        const error = checkTask("TaskService.go", name, body)
+        if (error !== undefined) return Effect.die(error)
         return Effect.withFiber((fiber) => {
           pool.register(name, body as Effect.Effect<unknown, unknown>, fiber.context, undefined)
           return Effect.void
@@ -344,9 +314,7 @@ const makeWithBound = (bound: number, serviceName?: string): Effect.Effect<Shape
       yieldQuiescent: (self) => yieldWith(pool, self, true),
       snapshot,
       resize(newWorkers: number): Effect.Effect<void> {
-        const normalized = normalizeWorkers("TaskService.resize", newWorkers)
-        if ("error" in normalized) return Effect.die(normalized.error)
-        return Effect.sync(() => pool.resize(normalized.bound))
+        return withWorkers("TaskService.resize", newWorkers, (newBound) => Effect.sync(() => pool.resize(newBound)))
       },
       workers
     }
@@ -514,11 +482,7 @@ export class TaskService extends Context.Service<TaskService, Shape>()("effect-t
   static readonly layerBounded = (workers: number): Layer.Layer<TaskService> =>
     Layer.effect(
       TaskService,
-      Effect.suspend(() => {
-        const normalized = normalizeWorkers("TaskService.layerBounded", workers)
-        if ("error" in normalized) return Effect.die(normalized.error)
-        return makeWithBound(normalized.bound)
-      })
+      Effect.suspend(() => withWorkers("TaskService.layerBounded", workers, (bound) => makeWithBound(bound)))
     )
 
   /**

@@ -285,7 +285,7 @@ export class Pool implements MetricSource {
     this.registered++
     this.active++
     this.publish()
-    if (this.running < this.bound && this.queue.size === 0) {
+    if (this.hasFreeSlot()) {
       const task = new Task(id, name, body, context, owner, now)
       this.grant(task, now)
       this.scheduleDrain()
@@ -303,6 +303,21 @@ export class Pool implements MetricSource {
 
   private readonly materialize = (record: ParkedRecord): Task =>
     new Task(record.id, record.name, record.body, record.context, undefined, record.registeredAt)
+
+  /** A slot is free and nobody waits for one: a newcomer takes it without queueing. */
+  private hasFreeSlot(): boolean {
+    return this.running < this.bound && this.queue.size === 0
+  }
+
+  /** Granted tasks whose fiber has not started yet (shutdown drops them). */
+  private unstartedReady(): Array<Task> {
+    const out: Array<Task> = []
+    for (let i = this.readyHead; i < this.ready.length; i++) {
+      const task = this.ready[i]!
+      if (task.fiber === undefined && task.state !== State.Done) out.push(task)
+    }
+    return out
+  }
 
   /** Gives `task` a slot and queues it for start (or resume). */
   private grant(task: Task, now: number): void {
@@ -336,11 +351,7 @@ export class Pool implements MetricSource {
     try {
       let budget = drainBudget
       while (this.readyHead < this.ready.length) {
-        if (budget-- === 0) {
-          this.draining = false // lets `scheduleDrain` schedule the rest
-          this.scheduleDrain()
-          return
-        }
+        if (budget-- === 0) break
         const task = this.ready[this.readyHead]!
         this.ready[this.readyHead++] = undefined as any
         if (task.fiber === undefined) {
@@ -352,8 +363,10 @@ export class Pool implements MetricSource {
           resume?.(Effect.void)
         }
       }
-      this.ready.length = 0
-      this.readyHead = 0
+      if (this.readyHead === this.ready.length) {
+        this.ready.length = 0
+        this.readyHead = 0
+      }
     } finally {
       if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
         // a steady flow never empties `ready`: drop the consumed prefix
@@ -362,6 +375,8 @@ export class Pool implements MetricSource {
       }
       this.draining = false
     }
+    // out of budget: hand the thread back and go on in a scheduled slice
+    if (this.readyHead < this.ready.length) this.scheduleDrain()
   }
 
   private start(task: Task): void {
@@ -426,10 +441,7 @@ export class Pool implements MetricSource {
     this.queue.forEach((record) => out.push(this.materialize(record)), (task) => {
       if (task.fiber === undefined) out.push(task)
     })
-    for (let i = this.readyHead; i < this.ready.length; i++) {
-      const task = this.ready[i]!
-      if (task.fiber === undefined && task.state !== State.Done) out.push(task)
-    }
+    for (const task of this.unstartedReady()) out.push(task)
     return out.toSorted((a, b) => a.id - b.id)
   }
 
@@ -476,7 +488,7 @@ export class Pool implements MetricSource {
   acquireSlot(task: Task, waitingState: State = State.Requeued): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (task.holdsSlot) return Effect.void
-      if (this.running < this.bound && this.queue.size === 0) {
+      if (this.hasFreeSlot()) {
         this.running++
         task.holdsSlot = true
         return Effect.void
@@ -721,10 +733,7 @@ export class Pool implements MetricSource {
       const removed = this.queue.removeAll((task) => task.fiber !== undefined)
       const dropped: Array<Task> = removed.records.map(this.materialize)
       for (const task of removed.tasks) dropped.push(task)
-      for (let i = this.readyHead; i < this.ready.length; i++) {
-        const task = this.ready[i]!
-        if (task.fiber === undefined && task.state !== State.Done) dropped.push(task)
-      }
+      for (const task of this.unstartedReady()) dropped.push(task)
       const interrupted = Exit.interrupt()
       this.interrupted += dropped.length
       for (const task of dropped) this.finish(task, interrupted)
