@@ -36,6 +36,46 @@ const freshBatch = (tasks: TaskServiceShape, gauge: Gauge, count: number, expect
 const captureFiber = (ref: { fiber?: Fiber.Fiber<unknown, unknown> }) =>
   Effect.withFiber((fiber) => Effect.sync(() => (ref.fiber = fiber)))
 
+/**
+ * The body of task "T": an `outer` yield (tracked by `gauge`) around an
+ * `inner` one. It records `activeCount` before, inside and after the inner
+ * yield in `counts`, and — once `gate` opens — the bodies started so far in
+ * `seen`.
+ */
+const nestedYields = (
+  tasks: TaskServiceShape,
+  gauge: Gauge,
+  outer: "slot" | "quiescent",
+  inner: "slot" | "quiescent",
+  gate: Latch.Latch,
+  counts: Array<number>,
+  seen: Array<ReadonlyArray<string>>
+) => {
+  const yieldInner = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+    inner === "slot" ? tasks.yieldSlot(self) : tasks.yieldQuiescent(self)
+  return tracked(
+    gauge,
+    "T",
+    releasing(
+      gauge,
+      tasks,
+      outer,
+      Effect.gen(function*() {
+        counts.push(yield* tasks.activeCount)
+        yield* yieldInner(
+          Effect.gen(function*() {
+            counts.push(yield* tasks.activeCount)
+            yield* gate.await
+            yield* ticks(10)
+            seen.push([...gauge.starts])
+          })
+        )
+        counts.push(yield* tasks.activeCount)
+      })
+    )
+  )
+}
+
 describe("TaskService.yieldSlot", () => {
   it.effect("two parents filling a bound of 2 can wait for children they started", () =>
     Effect.gen(function*() {
@@ -293,25 +333,7 @@ describe("TaskService.yieldSlot", () => {
         const inner = yield* Latch.make(false)
         const p1Gate = yield* Latch.make(false)
         const seen: Array<ReadonlyArray<string>> = []
-        yield* tasks.go(
-          "T",
-          tracked(
-            gauge,
-            "T",
-            releasing(
-              gauge,
-              tasks,
-              "slot",
-              tasks.yieldSlot(
-                Effect.gen(function*() {
-                  yield* inner.await
-                  yield* ticks(10)
-                  seen.push([...gauge.starts])
-                })
-              )
-            )
-          )
-        )
+        yield* tasks.go("T", nestedYields(tasks, gauge, "slot", "slot", inner, [], seen))
         yield* eventually(() => gauge.started === 1)
         yield* tasks.go("P1", tracked(gauge, "P1", p1Gate.await))
         yield* tasks.go("P2", tracked(gauge, "P2", Effect.void))
@@ -480,30 +502,7 @@ describe("TaskService.yieldQuiescent", () => {
         const p1Gate = yield* Latch.make(false)
         const counts: Array<number> = []
         const seen: Array<ReadonlyArray<string>> = []
-        yield* tasks.go(
-          "T",
-          tracked(
-            gauge,
-            "T",
-            releasing(
-              gauge,
-              tasks,
-              "slot",
-              Effect.gen(function*() {
-                counts.push(yield* tasks.activeCount)
-                yield* tasks.yieldQuiescent(
-                  Effect.gen(function*() {
-                    counts.push(yield* tasks.activeCount)
-                    yield* inner.await
-                    yield* ticks(10)
-                    seen.push([...gauge.starts])
-                  })
-                )
-                counts.push(yield* tasks.activeCount)
-              })
-            )
-          )
-        )
+        yield* tasks.go("T", nestedYields(tasks, gauge, "slot", "quiescent", inner, counts, seen))
         yield* eventually(() => counts.length === 2)
         yield* tasks.go("P1", tracked(gauge, "P1", p1Gate.await))
         yield* tasks.go("P2", tracked(gauge, "P2", Effect.void))
@@ -528,30 +527,7 @@ describe("TaskService.yieldQuiescent", () => {
         const seen: Array<ReadonlyArray<string>> = []
         const other = yield* Latch.make(false)
         yield* tasks.go("other", tracked(gauge, "other", other.await))
-        yield* tasks.go(
-          "T",
-          tracked(
-            gauge,
-            "T",
-            releasing(
-              gauge,
-              tasks,
-              "quiescent",
-              Effect.gen(function*() {
-                counts.push(yield* tasks.activeCount)
-                yield* tasks.yieldSlot(
-                  Effect.gen(function*() {
-                    counts.push(yield* tasks.activeCount)
-                    yield* inner.await
-                    yield* ticks(10)
-                    seen.push([...gauge.starts])
-                  })
-                )
-                counts.push(yield* tasks.activeCount)
-              })
-            )
-          )
-        )
+        yield* tasks.go("T", nestedYields(tasks, gauge, "quiescent", "slot", inner, counts, seen))
         yield* eventually(() => counts.length === 2)
         assert.deepStrictEqual(counts, [1, 1])
         yield* tasks.go("P1", tracked(gauge, "P1", p1Gate.await))
