@@ -67,40 +67,37 @@ describe("review: coalescer runs and yieldSlot", () => {
     }).pipe(Effect.provide(TaskService.layerUnbounded)))
 })
 
+/**
+ * Registers (through `register`) a body that never ends, interrupts its fiber
+ * once it runs, and waits until the service is idle again.
+ */
+const interruptNeverEnding = (register: (body: Effect.Effect<never>) => Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    const tasks = yield* TaskService
+    let fiber: Fiber.Fiber<unknown, unknown> | undefined
+    yield* register(
+      Effect.withFiber((f) => {
+        fiber = f
+        return Effect.never
+      })
+    )
+    yield* ticks(5)
+    yield* Fiber.interrupt(fiber!)
+    yield* tasks.blockTillDone
+  })
+
 describe("review: metrics", () => {
   it.effect("control: a plain task whose fiber is interrupted counts one interruption", () =>
     Effect.gen(function*() {
       const tasks = yield* TaskService
-      let fiber: Fiber.Fiber<unknown, unknown> | undefined
-      yield* tasks.go(
-        "plain",
-        Effect.withFiber((f) => {
-          fiber = f
-          return Effect.never
-        })
-      )
-      yield* ticks(5)
-      yield* Fiber.interrupt(fiber!)
-      yield* tasks.blockTillDone
+      yield* interruptNeverEnding((body) => tasks.go("plain", body))
       assert.strictEqual((yield* Metric.value(TaskService.metrics.interrupted)).count, 1)
     }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
 
   it.effect("a coalescer run whose fiber is interrupted counts one interruption", () =>
     Effect.gen(function*() {
-      const tasks = yield* TaskService
       const coalescer = yield* Coalescer.make<string>()
-      let fiber: Fiber.Fiber<unknown, unknown> | undefined
-      yield* coalescer.submit(
-        "run",
-        "k",
-        Effect.withFiber((f) => {
-          fiber = f
-          return Effect.never
-        })
-      )
-      yield* ticks(5)
-      yield* Fiber.interrupt(fiber!)
-      yield* tasks.blockTillDone
+      yield* interruptNeverEnding((body) => coalescer.submit("run", "k", body))
       assert.strictEqual((yield* Metric.value(TaskService.metrics.interrupted)).count, 1)
       assert.strictEqual((yield* Metric.value(TaskService.metrics.started)).count, 1)
     }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
@@ -152,36 +149,14 @@ describe("review: more", () => {
   it.effect("control: plain interrupted task observes one running duration", () =>
     Effect.gen(function*() {
       const tasks = yield* TaskService
-      let fiber: Fiber.Fiber<unknown, unknown> | undefined
-      yield* tasks.go(
-        "plain",
-        Effect.withFiber((f) => {
-          fiber = f
-          return Effect.never
-        })
-      )
-      yield* ticks(5)
-      yield* Fiber.interrupt(fiber!)
-      yield* tasks.blockTillDone
+      yield* interruptNeverEnding((body) => tasks.go("plain", body))
       assert.strictEqual((yield* Metric.value(TaskService.metrics.runningDuration)).count, 1)
     }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
 
   it.effect("an interrupted coalescer run observes one running duration", () =>
     Effect.gen(function*() {
-      const tasks = yield* TaskService
       const coalescer = yield* Coalescer.make<string>()
-      let fiber: Fiber.Fiber<unknown, unknown> | undefined
-      yield* coalescer.submit(
-        "run",
-        "k",
-        Effect.withFiber((f) => {
-          fiber = f
-          return Effect.never
-        })
-      )
-      yield* ticks(5)
-      yield* Fiber.interrupt(fiber!)
-      yield* tasks.blockTillDone
+      yield* interruptNeverEnding((body) => coalescer.submit("run", "k", body))
       assert.strictEqual((yield* Metric.value(TaskService.metrics.runningDuration)).count, 1)
     }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
 
