@@ -42,7 +42,7 @@ import * as Stream from "effect/Stream"
 import * as os from "node:os"
 import { checkTask, invalid, withWorkers } from "./internal/arguments.ts"
 import * as Metrics from "./internal/metrics.ts"
-import { Pool, State, stateName, type Task, type TaskOwner } from "./internal/pool.ts"
+import { Pool, State, stateName, type Task } from "./internal/pool.ts"
 
 /**
  * What `snapshot` reports for one registered task.
@@ -219,20 +219,6 @@ const toInfo = (epoch: number) => (task: Task): TaskInfo => {
  * @internal
  */
 export const poolOf = new WeakMap<Shape, Pool>()
-
-/**
- * Registers a task with an owner (a coalescer run). Returns `undefined` when the
- * service is shut down.
- *
- * @internal
- */
-export const registerOwned = (
-  shape: Shape,
-  name: string,
-  body: Effect.Effect<unknown, unknown>,
-  context: Context.Context<never>,
-  owner: TaskOwner
-): Task | undefined => poolOf.get(shape)!.register(name, body, context, owner)
 
 /**
  * Builds a task service in the current scope; closing the scope interrupts
