@@ -61,6 +61,16 @@ const rerunQueuedBehindOther = Effect.gen(function*() {
   return { c, log, otherGate, tasks }
 })
 
+/** A service with its own scope (closed by the test) and a coalescer on it. */
+const ownedCoalescer = (workers: number) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(TaskService.layerBounded(workers), scope)
+    const tasks = Context.get(context, TaskService)
+    const c = yield* Coalescer.make<string>().pipe(Effect.provideService(TaskService, tasks))
+    return { c, scope, tasks }
+  })
+
 const failureMessages = Effect.map(
   TestConsole.logLines,
   (lines) => lines.filter((line): line is string => typeof line === "string" && /^task ".*" failed$/.test(line))
@@ -529,10 +539,7 @@ describe("Coalescer", () => {
 
     it.effect("shutdown before the run starts leaves no entry; a submit after shutdown does nothing", () =>
       Effect.gen(function*() {
-        const scope = yield* Scope.make()
-        const context = yield* Layer.buildWithScope(TaskService.layerBounded(1), scope)
-        const tasks = Context.get(context, TaskService)
-        const c = yield* Coalescer.make<string>().pipe(Effect.provideService(TaskService, tasks))
+        const { c, scope, tasks } = yield* ownedCoalescer(1)
         const log: Array<string> = []
         const blockerStarted = yield* Deferred.make<void>()
         yield* tasks.go(
@@ -563,10 +570,7 @@ describe("Coalescer", () => {
 
     it.effect("shutdown while a re-run waits for a slot leaves no entry", () =>
       Effect.gen(function*() {
-        const scope = yield* Scope.make()
-        const context = yield* Layer.buildWithScope(TaskService.layerBounded(1), scope)
-        const tasks = Context.get(context, TaskService)
-        const c = yield* Coalescer.make<string>().pipe(Effect.provideService(TaskService, tasks))
+        const { c, scope, tasks } = yield* ownedCoalescer(1)
         const log: Array<string> = []
         const started = yield* Deferred.make<void>()
         const gate = yield* Deferred.make<void>()
@@ -594,10 +598,7 @@ describe("Coalescer", () => {
 
     it.effect("shutdown while a run executes with a submit pending leaves no entry and runs nothing more", () =>
       Effect.gen(function*() {
-        const scope = yield* Scope.make()
-        const context = yield* Layer.buildWithScope(TaskService.layerBounded(2), scope)
-        const tasks = Context.get(context, TaskService)
-        const c = yield* Coalescer.make<string>().pipe(Effect.provideService(TaskService, tasks))
+        const { c, scope, tasks } = yield* ownedCoalescer(2)
         const log: Array<string> = []
         const started = yield* Deferred.make<void>()
         yield* c.submit(
