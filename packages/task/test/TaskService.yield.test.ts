@@ -33,6 +33,15 @@ const freshBatch = (tasks: TaskServiceShape, gauge: Gauge, count: number, expect
     return gate
   })
 
+/** No slot leaked or gained: of a fresh batch of `count` gated tasks exactly `bound` start, and never more. */
+const boundStillExact = (tasks: TaskServiceShape, gauge: Gauge, count: number, bound: number) =>
+  Effect.gen(function*() {
+    const batch = yield* freshBatch(tasks, gauge, count, bound)
+    yield* batch.open
+    yield* tasks.blockTillDone
+    assert.strictEqual(gauge.high, bound)
+  })
+
 const captureFiber = (ref: { fiber?: Fiber.Fiber<unknown, unknown> }) =>
   Effect.withFiber((fiber) => Effect.sync(() => (ref.fiber = fiber)))
 
@@ -177,10 +186,7 @@ describe("TaskService.yieldSlot", () => {
           assert.strictEqual(gauge.high, 2)
           assert.strictEqual(yield* tasks.failures, 0)
           // and the service is still exact for a new batch
-          const last = yield* freshBatch(tasks, gauge, 6, 2)
-          yield* last.open
-          yield* tasks.blockTillDone
-          assert.strictEqual(gauge.high, 2)
+          yield* boundStillExact(tasks, gauge, 6, 2)
         }).pipe(Effect.provide(TaskService.layerBounded(2))))
     }
   })
@@ -217,10 +223,7 @@ describe("TaskService.yieldSlot", () => {
       assert.deepStrictEqual(events, [])
       assert.strictEqual(yield* tasks.failures, 0)
       gauge.resetHigh()
-      const batch = yield* freshBatch(tasks, gauge, 7, 2)
-      yield* batch.open
-      yield* tasks.blockTillDone
-      assert.strictEqual(gauge.high, 2)
+      yield* boundStillExact(tasks, gauge, 7, 2)
     }).pipe(Effect.provide(TaskService.layerBounded(2))))
 
   it.effect("a task interrupted while its inner effect runs leaks nothing", () =>
@@ -237,10 +240,7 @@ describe("TaskService.yieldSlot", () => {
       yield* Fiber.interrupt(ref.fiber!)
       yield* tasks.blockTillDone
       assert.strictEqual(yield* tasks.failures, 0)
-      const batch = yield* freshBatch(tasks, gauge, 7, 2)
-      yield* batch.open
-      yield* tasks.blockTillDone
-      assert.strictEqual(gauge.high, 2)
+      yield* boundStillExact(tasks, gauge, 7, 2)
     }).pipe(Effect.provide(TaskService.layerBounded(2))))
 
   it.effect("a body that interrupts itself inside yieldSlot leaks nothing", () =>
@@ -250,10 +250,7 @@ describe("TaskService.yieldSlot", () => {
       yield* tasks.go("T", tasks.yieldSlot(Effect.andThen(Effect.yieldNow, Effect.interrupt)))
       yield* tasks.blockTillDone
       assert.strictEqual(yield* tasks.failures, 0)
-      const batch = yield* freshBatch(tasks, gauge, 7, 2)
-      yield* batch.open
-      yield* tasks.blockTillDone
-      assert.strictEqual(gauge.high, 2)
+      yield* boundStillExact(tasks, gauge, 7, 2)
     }).pipe(Effect.provide(TaskService.layerBounded(2))))
 
   it.effect("many tasks yielding repeatedly never exceed the bound", () =>
@@ -344,10 +341,7 @@ describe("TaskService.yieldSlot", () => {
         yield* tasks.blockTillDone
         assert.deepStrictEqual(gauge.starts, ["T", "P1", "P2"])
         assert.strictEqual(gauge.high, 1)
-        const batch = yield* freshBatch(tasks, gauge, 4, 1)
-        yield* batch.open
-        yield* tasks.blockTillDone
-        assert.strictEqual(gauge.high, 1)
+        yield* boundStillExact(tasks, gauge, 4, 1)
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
 
     it.effect("on an unbounded service: same value, same count, nothing else changes", () =>
