@@ -45,7 +45,7 @@ import * as MutableHashMap from "effect/MutableHashMap"
 import * as Option from "effect/Option"
 import { checkTask } from "./internal/arguments.ts"
 import type { Pool, Task, TaskOwner } from "./internal/pool.ts"
-import { State, withTaskSpan } from "./internal/pool.ts"
+import { State, taskSpan } from "./internal/pool.ts"
 import { poolOf, TaskService } from "./TaskService.ts"
 
 /**
@@ -203,11 +203,13 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
       task.name = name
       if (task.state !== State.Running) pool.setState(task, State.Running) // got its slot back at once
       pool.runStarted(task, parkedSince)
-      const run = withTaskSpan(entry.body, task, context, {
-        "effect_task.coalescer.key": String(entry.key),
-        "effect_task.coalescer.run": entry.runs,
-        "effect_task.task.parked_ms": task.startedAt - parkedSince
-      })
+      const run = pool.traced(context)
+        ? taskSpan(entry.body, task, {
+          "effect_task.coalescer.key": String(entry.key),
+          "effect_task.coalescer.run": entry.runs,
+          "effect_task.task.parked_ms": task.startedAt - parkedSince
+        })
+        : entry.body
       return Effect.flatMap(Effect.exit(Effect.provideContext(run, pool.contextFor(task, context))), (exit) => {
         pool.runEnded(task, exit)
         if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {

@@ -37,6 +37,8 @@ import type * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import type * as Scheduler from "effect/Scheduler"
 import * as Tracer from "effect/Tracer"
+import * as Bookkeeping from "./bookkeeping.ts"
+import { ServiceClock, type TimeSource } from "./clock.ts"
 import { DurationHistogram, type MetricSource } from "./metrics.ts"
 import { type ParkedRecord, SlotQueue } from "./slotQueue.ts"
 
@@ -163,11 +165,6 @@ const settleRounds = 3
 const drainBudget = 2048
 
 /** @internal */
-export interface PoolClock {
-  currentTimeMillisUnsafe(): number
-}
-
-/** @internal */
 export class Pool implements MetricSource {
   bound: number
   running = 0
@@ -221,20 +218,18 @@ export class Pool implements MetricSource {
 
   private readonly dispatcher: Scheduler.SchedulerDispatcher
   private readonly settleDispatcher: Scheduler.SchedulerDispatcher
-  private readonly clock: PoolClock
-  readonly epoch: number
+  readonly clock: ServiceClock
 
   constructor(
     bound: number,
     dispatcher: Scheduler.SchedulerDispatcher,
     settleDispatcher: Scheduler.SchedulerDispatcher,
-    clock: PoolClock
+    clock: TimeSource | ServiceClock
   ) {
     this.bound = bound
     this.dispatcher = dispatcher
     this.settleDispatcher = settleDispatcher
-    this.clock = clock
-    this.epoch = clock.currentTimeMillisUnsafe()
+    this.clock = clock instanceof ServiceClock ? clock : new ServiceClock(clock)
     // one key per pool, so that a body of another service's task is not mistaken for ours
     this.currentTask = Context.Reference<Task | undefined>(`effect-task/CurrentTask/${Pool.nextPoolId++}`, {
       defaultValue: () => undefined
@@ -242,14 +237,33 @@ export class Pool implements MetricSource {
   }
 
   /**
-   * Milliseconds since the pool was made: a small integer for the first
-   * 24.8 days (2^31 ms), so the task's time fields stay unboxed; a plain
-   * number after that. `TaskInfo` adds `epoch` back. Hot paths read it once
-   * per step and pass it on (a task's exit serves its metrics and the grants
-   * it makes; a start uses its grant's time).
+   * Milliseconds since the pool was made (see `ServiceClock`); `TaskInfo`
+   * adds `epoch` back. A task's exit reads it once for its metrics and the
+   * grants it makes.
    */
   now(): number {
-    return this.clock.currentTimeMillisUnsafe() - this.epoch
+    return this.clock.now()
+  }
+
+  get epoch(): number {
+    return this.clock.epoch
+  }
+
+  private tracedContext: Context.Context<never> | undefined = undefined
+  private tracedResult = false
+
+  /**
+   * Whether `context` has a span to parent a task's span: tracing is in use.
+   * Tasks registered from one fiber share its context, so the last answer is
+   * kept.
+   */
+  traced(context: Context.Context<never>): boolean {
+    if (!Bookkeeping.enabled) return false
+    if (context !== this.tracedContext) {
+      this.tracedContext = context
+      this.tracedResult = Context.getOrUndefined(context, Tracer.ParentSpan) !== undefined
+    }
+    return this.tracedResult
   }
 
   /**
@@ -383,8 +397,11 @@ export class Pool implements MetricSource {
     if (task.state === State.Done) return // dropped by shutdown before it started
     task.state = State.Running
     task.run = new TaskRun()
-    // a body starts in the step its slot was granted, or right after: the grant time serves
-    if (task.owner === undefined) this.runStarted(task, task.registeredAt, task.stateSince)
+    if (task.owner === undefined) {
+      const now = this.now()
+      task.stateSince = now
+      this.runStarted(task, task.registeredAt, now)
+    }
     // `bindTask` is the new fiber's first step and runs inside `runForkWith`,
     // before it returns: it picks the task up from `starting`.
     this.starting = task
@@ -404,24 +421,26 @@ export class Pool implements MetricSource {
     fiber.addObserver((exit) => this.onExit(task, exit))
     const body = task.body!
     task.body = undefined
-    if (task.owner !== undefined) return body // coalescer runs open a span per run
-    return withTaskSpan(body, task, task.context, {
-      "effect_task.task.parked_ms": task.startedAt - task.registeredAt
-    })
+    if (task.owner !== undefined || !this.traced(task.context)) return body // coalescer runs open a span per run
+    return taskSpan(body, task, { "effect_task.task.parked_ms": task.startedAt - task.registeredAt })
   })
 
   /** Metrics: a body or coalescer run starts after waiting for a slot since `parkedSince`. */
   runStarted(task: Task, parkedSince: number, now: number = this.now()): void {
+    const run = task.run!
+    run.open = true
+    if (!Bookkeeping.enabled) return
+    run.startedAt = now
     this.started++
     this.parkedTime.observeMillis(now - parkedSince)
-    task.run!.startedAt = now
-    task.run!.open = true
   }
 
   /** Metrics: a body or coalescer run ended (its failure, if any, is counted by `recordFailure`). */
   runEnded(task: Task, exit: Exit.Exit<unknown, unknown>, now: number = this.now()): void {
-    task.run!.open = false
-    this.runningTime.observeMillis(now - task.startedAt)
+    const run = task.run!
+    run.open = false
+    if (!Bookkeeping.enabled) return
+    this.runningTime.observeMillis(now - run.startedAt)
     if (exit._tag === "Success") this.succeeded++
     else if (Cause.hasInterruptsOnly(exit.cause)) this.interrupted++
   }
@@ -663,7 +682,7 @@ export class Pool implements MetricSource {
   }
 
   private onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void {
-    const now = this.now() // one clock read serves the run's end and the grants it makes
+    const now = this.now() // one clock reading serves the run's end and the grants it makes
     this.unlinkLive(task)
     if (task.run?.open === true) {
       // a plain body, or a coalescer run cut short (a finished run ended itself)
@@ -757,18 +776,15 @@ export class Pool implements MetricSource {
 }
 
 /**
- * Runs `body` in a span named after the task when the context it was
- * registered from has a span (its parent); without one, tracing is not in use
- * and no span is made.
+ * Runs `body` in a span named after the task. Called only when the context it
+ * was registered from has a span (its parent, see `Pool.traced`); without
+ * one, tracing is not in use and no span is made.
  *
  * @internal
  */
-export const withTaskSpan = <A, E>(
+export const taskSpan = <A, E>(
   body: Effect.Effect<A, E>,
   task: Task,
-  context: Context.Context<never>,
   attributes: Record<string, unknown>
 ): Effect.Effect<A, E> =>
-  Context.getOrUndefined(context, Tracer.ParentSpan) === undefined
-    ? body
-    : Effect.withSpan(body, task.name, { attributes: { "effect_task.task.id": task.id, ...attributes } })
+  Effect.withSpan(body, task.name, { attributes: { "effect_task.task.id": task.id, ...attributes } })
