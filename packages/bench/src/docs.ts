@@ -1,5 +1,5 @@
 import type { Results } from "./report.ts"
-import { extrasText, table, targetsTable } from "./report.ts"
+import { bookkeepingText, extrasText, table, targetsTable } from "./report.ts"
 
 export const renderDocs = (results: Results, notes: ReadonlyArray<string>, timerNs: ReadonlyArray<number>): string => {
   const m = results.machine
@@ -50,6 +50,20 @@ ${notes.map((n) => `- ${n}`).join("\n")}${notes.length > 0 ? "\n" : ""}- timer b
     timerNs.join(", ")
   } only; N=100k at bound 8 would need at least 12.5 s per run and implementation.
 
+## Bookkeeping cost
+
+What \`snapshot\`'s times, the metrics and the span checks cost: effect-task against **the build without
+bookkeeping** — the same sources compiled by \`packages/bench/scripts/build-baseline.mjs\` with
+\`internal/bookkeeping.ts\` switched off, so that no clock is read, no histogram or outcome counter is updated and no
+span check is made. Both run in the same process, one run each per round, alternating which goes first, after a
+warm-up pair; the loss is taken from the median of the per-round time ratios, with the quartiles beside it. Every run
+is checked like the matrix's (N bodies, bound held).
+
+${bookkeepingText(results.bookkeeping) || "Not measured in this run."}
+How the bookkeeping stays cheap: the live clock is read once per burst of up to 16 events of one synchronous stretch
+(not once per event), histograms count repeats of the same duration with one increment, and the span check is
+skipped while tasks come from the same context; see "How times are read" in \`docs/observability.md\`.
+
 ## Memory, latency, coalescer
 
 ${extrasText(results)}
@@ -87,12 +101,8 @@ Profiles (\`node --cpu-prof\`, 1M tasks, bound 8) of effect-task, measured while
 - **Synchronous bodies against \`Effect.forEach\`** (about 0.35–0.5x). Both fork one fiber per item, but
   \`Effect.forEach\` walks a ready array with no per-item call on the caller's side, while the benchmark calls
   \`go\` a million times from an \`Effect.gen\` loop (the generator step and \`go\`'s own effect are about a
-  third of effect-task's time) and each task is registered, counted and timed. One clock read per task end
-  (for the running-time histogram and \`snapshot\`) is the largest single entry of effect-task's own code,
-  about 10–15% of a synchronous task; measured in one process against the same build with the clock and the
-  histograms stubbed out, the bookkeeping costs 15–19% with synchronous no-op bodies and about 9% with one-hop
-  bodies. (Reusing one clock reading per synchronous stretch halved that, but a registration after long
-  synchronous work then carried a stale time, so every registration reads the clock.)
+  third of effect-task's time) and each task is registered, counted and timed (the bookkeeping section above
+  gives what the timing and metrics cost).
 - **One-hop bodies against p-limit, p-queue and fastq** (about 1.2–2.9x instead of 2.5–4x). An
   \`Effect.yieldNow\` body resumes through Effect's scheduler, one \`setImmediate\` turn per hop, and each
   turn advances only \`bound\` bodies; a promise library's hop is a microtask. The rest is Effect's per-fiber

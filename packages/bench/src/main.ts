@@ -9,11 +9,21 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { type BookkeepingConfig, measureBookkeeping } from "./bookkeeping.ts"
 import { renderDocs } from "./docs.ts"
 import { type CoalescerResult, type LatencyResult, measureCoalescer, measureLatency, measureMemory } from "./extras.ts"
 import { faults } from "./impls.ts"
 import { type MatrixConfig, runMatrix, warmUp } from "./matrix.ts"
-import { evaluateTargets, extrasText, type Machine, type Results, skipNotes, table, targetsTable } from "./report.ts"
+import {
+  bookkeepingText,
+  evaluateTargets,
+  extrasText,
+  type Machine,
+  type Results,
+  skipNotes,
+  table,
+  targetsTable
+} from "./report.ts"
 
 const args = new Set(process.argv.slice(2))
 const quick = args.has("--quick")
@@ -73,6 +83,10 @@ const config: MatrixConfig = quick
     log: progress
   }
 
+const bookkeepingConfig: BookkeepingConfig = quick
+  ? { n: 100_000, bounds: [8, Infinity], kinds: ["sync", "hop"], rounds: 5, log: progress }
+  : { n: 200_000, bounds: [8, 64, Infinity], kinds: ["sync", "hop", "promise-hop"], rounds: 15, log: progress }
+
 const main = async (): Promise<number> => {
   const started = performance.now()
   log(
@@ -80,6 +94,10 @@ const main = async (): Promise<number> => {
   )
   await warmUp(quick ? 1 : 2, progress)
   const { cells, failures } = await runMatrix(config)
+
+  progress("bookkeeping: effect-task against the same sources built without it ...")
+  const bookkeeping = await measureBookkeeping(bookkeepingConfig)
+  for (const message of bookkeeping.failures) failures.push({ cell: "bookkeeping", impl: "effect-task", message })
 
   progress("memory: 100k parked tasks behind a bound of 8 ...")
   const memory = await measureMemory(100_000, 8, quick ? 10_000 : 100_000, 3)
@@ -104,6 +122,7 @@ const main = async (): Promise<number> => {
     revision: revision(),
     rounds: config.rounds,
     cells,
+    bookkeeping,
     memory,
     latency,
     coalescer,
@@ -126,6 +145,7 @@ const main = async (): Promise<number> => {
     log("- quick mode: no timer body, no promise-hop body, no bound 64, no N=1M")
   }
   log("")
+  log(bookkeepingText(bookkeeping))
   log(extrasText(results))
   log(targetsTable(results.targets))
   log("")
@@ -177,12 +197,24 @@ const renderOnly = (): number => {
   writeDocs(renderDocs(full, skipNotes(full.cells), [10_000]))
   return 0
 }
-;(args.has("--render-docs") ? Promise.resolve(renderOnly()) : main()).then(
-  (code) => {
-    process.exitCode = code
-  },
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
-    process.exitCode = 2
-  }
-)
+/** `--bookkeeping`: only the bookkeeping section (full settings, or quick ones with `--quick`); writes nothing. */
+const bookkeepingOnly = async (): Promise<number> => {
+  const result = await measureBookkeeping(bookkeepingConfig)
+  log("")
+  log(bookkeepingText(result))
+  for (const message of result.failures) log(`CHECK FAILED: ${message}`)
+  return result.failures.length > 0 ? 1 : 0
+}
+;(args.has("--render-docs")
+  ? Promise.resolve(renderOnly())
+  : args.has("--bookkeeping")
+  ? bookkeepingOnly()
+  : main()).then(
+    (code) => {
+      process.exitCode = code
+    },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
+      process.exitCode = 2
+    }
+  )

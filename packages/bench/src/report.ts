@@ -1,3 +1,4 @@
+import { type BookkeepingResult, bookkeepingTable, maxLoss, percent } from "./bookkeeping.ts"
 import type { CoalescerResult, LatencyResult, MemoryResult } from "./extras.ts"
 import type { ImplName } from "./impls.ts"
 import { boundLabel, type Cell, type Failure } from "./matrix.ts"
@@ -19,6 +20,8 @@ export interface Results {
   readonly revision: string
   readonly rounds: number
   readonly cells: ReadonlyArray<Cell>
+  /** effect-task against the same sources built without bookkeeping (absent in results written before it existed) */
+  readonly bookkeeping?: BookkeepingResult | undefined
   readonly memory: MemoryResult | undefined
   readonly latency: LatencyResult | undefined
   readonly coalescer: CoalescerResult | undefined
@@ -140,6 +143,20 @@ export const evaluateTargets = (results: Results): Array<Target> => {
     })
   }
 
+  const book = results.bookkeeping
+  targets.push({
+    name: "bookkeeping cost",
+    goal: `throughput loss from snapshot times, metrics and span checks <= ${
+      percent(maxLoss)
+    } against the build without them, every cell`,
+    measured: book === undefined
+      ? "not measured"
+      : `worst ${percent(Math.max(...book.cells.map((c) => c.loss)))} (${
+        book.cells.map((c) => `${boundLabel(c.bound)}/${c.kind}: ${percent(c.loss)}`).join(", ")
+      })`,
+    met: book === undefined ? undefined : book.cells.every((c) => c.loss <= maxLoss)
+  })
+
   const memory = results.memory
   targets.push({
     name: "memory per parked task",
@@ -183,6 +200,17 @@ export const targetsTable = (targets: ReadonlyArray<Target>): string =>
     "| target | goal | measured | status |",
     "| --- | --- | --- | --- |",
     ...targets.map((t) => `| ${t.name} | ${t.goal} | ${t.measured} | ${mark(t.met)} |`)
+  ].join("\n")
+
+/** The bookkeeping section: what the clock readings, metrics and span checks cost. */
+export const bookkeepingText = (book: BookkeepingResult | undefined): string =>
+  book === undefined ? "" : [
+    `Bookkeeping cost: effect-task against the same sources built without the bookkeeping, N=${
+      book.n.toLocaleString("en-US")
+    }, ${book.rounds} rounds of one run each, alternating which runs first; loss = 1 - (throughput with / throughput without), from the median of the per-round ratios:`,
+    "",
+    bookkeepingTable(book),
+    ""
   ].join("\n")
 
 export const extrasText = (results: Results): string => {

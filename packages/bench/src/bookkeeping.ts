@@ -1,0 +1,147 @@
+/* oxlint-disable no-await-in-loop -- benchmark runs must not overlap: every await in a loop is sequential on purpose */
+/**
+ * What the bookkeeping behind `snapshot`, the metrics and the spans costs:
+ * effect-task against the same sources built without it
+ * (`scripts/build-baseline.mjs` switches `internal/bookkeeping.ts` off), in
+ * one process, in alternating order, one pair of runs per round.
+ */
+import { TaskService } from "effect-task"
+import * as Effect from "effect/Effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { type BodyKind, effectBody } from "./bodies.ts"
+import { collectGarbage } from "./extras.ts"
+import { boundLabel } from "./matrix.ts"
+import { checkProbe, resetProbe } from "./probe.ts"
+
+type Service = typeof TaskService
+
+export interface BookkeepingConfig {
+  readonly n: number
+  readonly bounds: ReadonlyArray<number>
+  readonly kinds: ReadonlyArray<BodyKind>
+  /** measured pairs per cell (after one warm-up pair) */
+  readonly rounds: number
+  readonly log: (line: string) => void
+}
+
+export interface BookkeepingCell {
+  readonly n: number
+  readonly bound: number
+  readonly kind: BodyKind
+  /** median run time, ms */
+  readonly withMs: number
+  readonly withoutMs: number
+  /** 1 - throughput with / throughput without, from the median of the per-round time ratios */
+  readonly loss: number
+  /** the same from the rounds' first and third quartile of the ratio */
+  readonly lossLow: number
+  readonly lossHigh: number
+}
+
+export interface BookkeepingResult {
+  readonly n: number
+  readonly rounds: number
+  readonly cells: ReadonlyArray<BookkeepingCell>
+  readonly failures: ReadonlyArray<string>
+}
+
+/** The target: the bookkeeping takes at most this share of the throughput, in every cell. */
+export const maxLoss = 0.1
+
+const baselineEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "baseline", "dist", "index.js")
+
+const loadBaseline = async (): Promise<Service> => {
+  if (!fs.existsSync(baselineEntry)) {
+    throw new Error(
+      `${baselineEntry} is missing: run node packages/bench/scripts/build-baseline.mjs (pnpm bench does)`
+    )
+  }
+  const module = (await import(pathToFileURL(baselineEntry).href)) as { TaskService: Service }
+  return module.TaskService
+}
+
+const run = (service: Service, n: number, bound: number, body: Effect.Effect<void>): Promise<void> =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const tasks = yield* service
+      for (let i = 0; i < n; i++) yield* tasks.go("bench", body)
+      yield* tasks.blockTillDone
+    }).pipe(Effect.provide(bound === Infinity ? service.layerUnbounded : service.layerBounded(bound)))
+  )
+
+const quantile = (xs: ReadonlyArray<number>, q: number): number => {
+  const s = xs.toSorted((a, b) => a - b)
+  const at = q * (s.length - 1)
+  const lo = Math.floor(at)
+  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (at - lo)
+}
+
+/** throughput lost, from a ratio of run times (with / without) */
+const lossOf = (timeRatio: number): number => 1 - 1 / timeRatio
+
+export const measureBookkeeping = async (config: BookkeepingConfig): Promise<BookkeepingResult> => {
+  const without = await loadBaseline()
+  const cells: Array<BookkeepingCell> = []
+  const failures: Array<string> = []
+  const timed = async (service: Service, bound: number, kind: BodyKind, label: string): Promise<number> => {
+    collectGarbage()
+    resetProbe()
+    const t0 = performance.now()
+    await run(service, config.n, bound, effectBody(kind))
+    const ms = performance.now() - t0
+    const check = checkProbe(config.n, bound)
+    if (!check.ok) failures.push(`${label}: ${check.message}`)
+    return ms
+  }
+  for (const kind of config.kinds) {
+    for (const bound of config.bounds) {
+      const label = `N=${config.n} bound=${boundLabel(bound)} body=${kind}`
+      const withTimes: Array<number> = []
+      const withoutTimes: Array<number> = []
+      const ratios: Array<number> = []
+      for (let round = -1; round < config.rounds; round++) {
+        // alternate which build runs first, so that neither always inherits the other's heap
+        const first = round % 2 === 0
+        const a = await timed(first ? TaskService : without, bound, kind, label)
+        const b = await timed(first ? without : TaskService, bound, kind, label)
+        if (round < 0) continue // warm-up pair
+        const withMs = first ? a : b
+        const withoutMs = first ? b : a
+        withTimes.push(withMs)
+        withoutTimes.push(withoutMs)
+        ratios.push(withMs / withoutMs)
+      }
+      const cell: BookkeepingCell = {
+        n: config.n,
+        bound,
+        kind,
+        withMs: quantile(withTimes, 0.5),
+        withoutMs: quantile(withoutTimes, 0.5),
+        loss: lossOf(quantile(ratios, 0.5)),
+        lossLow: lossOf(quantile(ratios, 0.25)),
+        lossHigh: lossOf(quantile(ratios, 0.75))
+      }
+      cells.push(cell)
+      config.log(
+        `bookkeeping ${label}: ${cell.withMs.toFixed(0)} ms vs ${cell.withoutMs.toFixed(0)} ms without, ` +
+          `throughput loss ${percent(cell.loss)} (quartiles ${percent(cell.lossLow)} to ${percent(cell.lossHigh)})`
+      )
+    }
+  }
+  return { n: config.n, rounds: config.rounds, cells, failures }
+}
+
+export const percent = (x: number): string => `${(x * 100).toFixed(1)}%`
+
+export const bookkeepingTable = (result: BookkeepingResult): string =>
+  [
+    "| bound | body | with, ms | without, ms | throughput loss | quartiles |",
+    "| --: | --- | --: | --: | --: | --- |",
+    ...result.cells.map((c) =>
+      `| ${boundLabel(c.bound)} | ${c.kind} | ${c.withMs.toFixed(0)} | ${c.withoutMs.toFixed(0)} | ${
+        percent(c.loss)
+      } | ${percent(c.lossLow)} to ${percent(c.lossHigh)} |`
+    )
+  ].join("\n")
