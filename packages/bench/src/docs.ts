@@ -60,9 +60,9 @@ warm-up pair; the loss is taken from the median of the per-round time ratios, wi
 is checked like the matrix's (N bodies, bound held).
 
 ${bookkeepingText(results.bookkeeping) || "Not measured in this run."}
-How the bookkeeping stays cheap: the live clock is read once per burst of up to 16 events of one synchronous stretch
-(not once per event), histograms count repeats of the same duration with one increment, and the span check is
-skipped while tasks come from the same context; see "How times are read" in \`docs/observability.md\`.
+How the bookkeeping stays cheap: a reading of the live clock serves up to 32 events of one event-loop turn (not one
+event), histograms count repeats of the same duration with one increment, and the span check remembers its last
+context; see "How times are read" in [observability.md](observability.md#how-times-are-read).
 
 ## Memory, latency, coalescer
 

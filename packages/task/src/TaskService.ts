@@ -70,9 +70,13 @@ export interface TaskInfo {
   readonly name: string
   /** waiting for a slot, holding one, or inside `yieldSlot` / `yieldQuiescent` */
   readonly state: "parked" | "running" | "yielded-slot" | "yielded-quiescent"
-  /** epoch millis, read from `Clock` */
+  /**
+   * epoch millis, read from `Clock` (on the live clock a reading may be shared
+   * by up to 32 events of one event-loop turn: see "How times are read" in
+   * docs/observability.md)
+   */
   readonly registeredAt: number
-  /** epoch millis, read from `Clock`, when the task entered `state` */
+  /** epoch millis, read from `Clock` as `registeredAt` is, when the task entered `state` */
   readonly stateSince: number
   /** the coalescer key, for coalescer runs */
   readonly key?: unknown
@@ -395,9 +399,11 @@ export class TaskService extends Context.Service<TaskService, Shape>()("effect-t
    * and `effect_task.task.running.duration`. Coalescer runs count one start
    * and one outcome per run. The series are registered in the
    * `Metric.MetricRegistry` of the context the layer is built in and read
-   * the service's counters when read: nothing is done per task beyond the
-   * counting the service does anyway. A service made with a `name` (see
-   * `make`) adds the attribute `effect_task.service`.
+   * the service's counters when read: per task the service adds two counter
+   * increments and two histogram observations to its own counting, and no
+   * Effect metric is updated on the hot path. Durations are read from `Clock`
+   * like `TaskInfo`'s times. A service made with a `name` (see `make`) adds
+   * the attribute `effect_task.service`.
    *
    * @example
    * ```ts

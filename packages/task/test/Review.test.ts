@@ -131,7 +131,7 @@ describe("review: clock", () => {
 })
 
 describe("review: more", () => {
-  it.live("registeredAt is read from the Clock, not reused across a long synchronous stretch", () =>
+  it.live("on the live clock, the second registration of a turn reads the clock again after long synchronous work", () =>
     Effect.gen(function*() {
       const tasks = yield* TaskService
       yield* tasks.go("a", Effect.never)
