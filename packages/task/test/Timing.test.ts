@@ -34,6 +34,15 @@ const readingCalls = (clock: ServiceClock, source: { reads: number }, calls: num
   return out
 }
 
+/** a shared clock on a scripted source (epoch 1,000,000), after `calls` calls; its reads count from its creation */
+const sharedClock = (calls: number) => {
+  const source = scripted()
+  const clock = new ServiceClock(source, true)
+  source.reads = 0
+  readingCalls(clock, source, calls)
+  return { source, clock }
+}
+
 /** one turn of the event loop: the window of a shared reading closes */
 const nextTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
@@ -90,10 +99,7 @@ describe("ServiceClock: sharing a reading", () => {
 
   it.effect("a reading that finds the clock moved by more than 1 ms makes the next call read again", () =>
     Effect.gen(function*() {
-      const source = scripted()
-      const clock = new ServiceClock(source, true)
-      source.reads = 0
-      readingCalls(clock, source, 64) // share is at its maximum now
+      const { clock, source } = sharedClock(64) // share is at its maximum now
       assert.strictEqual(source.reads, 7)
       // the next read comes at call 96; move the clock 2 ms before it
       readingCalls(clock, source, 31)
@@ -109,10 +115,7 @@ describe("ServiceClock: sharing a reading", () => {
 
   it.effect("a reading is never shared across a turn of the event loop", () =>
     Effect.gen(function*() {
-      const source = scripted()
-      const clock = new ServiceClock(source, true)
-      source.reads = 0
-      readingCalls(clock, source, 40) // warmed up: reads at 1, 2, 4, 8, 16, 32
+      const { clock, source } = sharedClock(40) // warmed up: reads at 1, 2, 4, 8, 16, 32
       assert.strictEqual(source.reads, 6)
       yield* nextTurn
       source.time += 5_000 // the loop was idle for 5 s
@@ -125,10 +128,7 @@ describe("ServiceClock: sharing a reading", () => {
 describe("ServiceClock: every turn starts over", () => {
   it.effect("after a warm turn, the first two calls of the next turn read the clock", () =>
     Effect.gen(function*() {
-      const source = scripted()
-      const clock = new ServiceClock(source, true)
-      source.reads = 0
-      readingCalls(clock, source, 100) // share at its maximum
+      const { clock, source } = sharedClock(100) // share at its maximum
       yield* nextTurn
       // a slow step between the first two events of a turn is caught
       const first = clock.now()
