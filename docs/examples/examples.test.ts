@@ -13,6 +13,7 @@ import * as LimitersErrors from "./limiters-errors.ts"
 import * as LimitersIdle from "./limiters-idle.ts"
 import * as LimitersLimit from "./limiters-limit.ts"
 import * as MigratingFromGo from "./migrating-from-go.ts"
+import * as ObservabilityExactClock from "./observability-exact-clock.ts"
 import * as ObservabilityMetrics from "./observability-metrics.ts"
 import * as ObservabilityOtlp from "./observability-otlp.ts"
 import * as ObservabilityStuck from "./observability-stuck.ts"
@@ -64,6 +65,8 @@ describe("docs/observability.md", () => {
   it.effect("stuck run snapshot", () =>
     Effect.map(ObservabilityStuck.program, (snapshot) => assert.strictEqual(snapshot.length, 3)))
   it.effect("metrics", () => ObservabilityMetrics.program)
+  // live clock on purpose: the example is about reading the real clock (a 20 ms busy wait)
+  it.live("exact times on the live clock with a clock of its own", () => ObservabilityExactClock.program)
   it.effect("tracing", () => ObservabilityTracing.program)
   it("OTLP layer (built, not launched)", () => {
     assert.isTrue(Layer.isLayer(ObservabilityOtlp.Observability))

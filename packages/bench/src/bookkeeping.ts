@@ -50,13 +50,32 @@ export interface BookkeepingResult {
 /** The target: the bookkeeping takes at most this share of the throughput, in every cell. */
 export const maxLoss = 0.1
 
-const baselineEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "baseline", "dist", "index.js")
+const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const baselineEntry = path.join(benchDir, "baseline", "dist", "index.js")
+const taskSources = path.resolve(benchDir, "..", "task", "src")
+const baselineSources = path.join(benchDir, "baseline", "src")
+const rebuild = "run node packages/bench/scripts/build-baseline.mjs (pnpm bench does)"
+
+/** The first source file whose baseline copy differs from packages/task/src (other than the switch), if any. */
+const staleSource = (): string | undefined => {
+  for (const entry of fs.readdirSync(taskSources, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const file = path.join(entry.parentPath, entry.name)
+    const copy = path.join(baselineSources, path.relative(taskSources, file))
+    const text = fs.readFileSync(file, "utf8")
+    const expected = entry.name === "bookkeeping.ts"
+      ? text.replace("export const enabled: boolean = true", "export const enabled: boolean = false")
+      : text
+    if (!fs.existsSync(copy) || fs.readFileSync(copy, "utf8") !== expected) return path.relative(taskSources, file)
+  }
+  return undefined
+}
 
 const loadBaseline = async (): Promise<Service> => {
-  if (!fs.existsSync(baselineEntry)) {
-    throw new Error(
-      `${baselineEntry} is missing: run node packages/bench/scripts/build-baseline.mjs (pnpm bench does)`
-    )
+  if (!fs.existsSync(baselineEntry)) throw new Error(`${baselineEntry} is missing: ${rebuild}`)
+  const stale = staleSource()
+  if (stale !== undefined) {
+    throw new Error(`the build without bookkeeping is older than packages/task/src (${stale} differs): ${rebuild}`)
   }
   const module = (await import(pathToFileURL(baselineEntry).href)) as { TaskService: Service }
   return module.TaskService
@@ -85,6 +104,14 @@ export const measureBookkeeping = async (config: BookkeepingConfig): Promise<Boo
   const without = await loadBaseline()
   const cells: Array<BookkeepingCell> = []
   const failures: Array<string> = []
+  // the package was warmed up (and maybe run through the whole matrix) before: warm the baseline the same way
+  for (let round = 0; round < 2; round++) {
+    for (const kind of ["sync", "hop", "promise-hop"] as const) {
+      for (const bound of [8, Infinity]) {
+        for (const service of [without, TaskService]) await run(service, 10_000, bound, effectBody(kind))
+      }
+    }
+  }
   const timed = async (service: Service, bound: number, kind: BodyKind, label: string): Promise<number> => {
     collectGarbage()
     resetProbe()

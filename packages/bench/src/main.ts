@@ -9,6 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import type { BodyKind } from "./bodies.ts"
 import { type BookkeepingConfig, measureBookkeeping } from "./bookkeeping.ts"
 import { renderDocs } from "./docs.ts"
 import { type CoalescerResult, type LatencyResult, measureCoalescer, measureLatency, measureMemory } from "./extras.ts"
@@ -83,7 +84,20 @@ const config: MatrixConfig = quick
     log: progress
   }
 
-const bookkeepingConfig: BookkeepingConfig = quick
+/** `--kinds=sync,hop`: the bookkeeping cells of these bodies only (with `--bookkeeping`) */
+const onlyKinds = ((): Array<BodyKind> | undefined => {
+  const arg = process.argv.find((a) => a.startsWith("--kinds="))
+  if (arg === undefined) return undefined
+  const kinds = arg.slice("--kinds=".length).split(",")
+  const known = ["sync", "hop", "promise-hop", "timer"]
+  const bad = kinds.find((kind) => !known.includes(kind))
+  if (bad !== undefined) throw new Error(`--kinds: ${JSON.stringify(bad)} is not one of ${known.join(", ")}`)
+  return kinds as Array<BodyKind>
+})()
+
+const bookkeepingConfig: BookkeepingConfig = onlyKinds !== undefined
+  ? { n: 200_000, bounds: [8, 64, Infinity], kinds: onlyKinds, rounds: 15, log: progress }
+  : quick
   ? { n: 100_000, bounds: [8, Infinity], kinds: ["sync", "hop"], rounds: 5, log: progress }
   : { n: 200_000, bounds: [8, 64, Infinity], kinds: ["sync", "hop", "promise-hop"], rounds: 15, log: progress }
 

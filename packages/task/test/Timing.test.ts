@@ -173,6 +173,19 @@ describe("DurationHistogram", () => {
       assert.strictEqual(state.count, 5)
     }))
 
+  it.effect("reading the state between repeats of one duration counts each observation once", () =>
+    Effect.sync(() => {
+      const histogram = new DurationHistogram()
+      histogram.observeMillis(3)
+      histogram.observeMillis(3)
+      assert.strictEqual(histogram.state().count, 2)
+      histogram.observeMillis(3)
+      const state = histogram.state()
+      assert.strictEqual(state.count, 3)
+      assert.strictEqual(state.sum, 0.009)
+      assert.strictEqual(state.buckets.find(([boundary]) => boundary === 0.005)![1], 3)
+    }))
+
   it.effect("an empty histogram reads as Effect's empty histogram state", () =>
     Effect.sync(() => {
       const state = new DurationHistogram().state()
@@ -183,6 +196,19 @@ describe("DurationHistogram", () => {
 })
 
 describe("task times through a service", () => {
+  it.effect("under TestClock a registration after a burst reads the clock anew", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      for (let i = 0; i < 100; i++) yield* tasks.go(`quick-${i}`, Effect.never)
+      yield* TestClock.adjust("1 second")
+      yield* tasks.go("late", Effect.never)
+      const snapshot = yield* tasks.snapshot
+      assert.strictEqual(snapshot.length, 101)
+      assert.strictEqual(snapshot[99]!.registeredAt, 0)
+      assert.strictEqual(snapshot[100]!.name, "late")
+      assert.strictEqual(snapshot[100]!.registeredAt, 1000)
+    }).pipe(Effect.provide(TaskService.layerBounded(1))))
+
   it.effect("under TestClock every task time is exact: a start after an adjust shows the adjusted time", () =>
     Effect.gen(function*() {
       const tasks = yield* TaskService

@@ -1,7 +1,8 @@
 /**
  * Whether this build keeps the per-task bookkeeping behind `snapshot` times,
  * the metrics and the spans: clock readings, duration histograms, the
- * started / succeeded / interrupted counters and the span check.
+ * counts of started runs and of their outcomes, and the span check (failures,
+ * and interruptions outside a running body, are counted either way).
  *
  * Always `true` in the package. The benchmark compiles a second copy of these
  * sources with `false` (see `packages/bench/scripts/build-baseline.mjs`): the

@@ -22,9 +22,11 @@
  *   moved more (so work that takes time is timed at every event)
  *
  * Gotcha: one long synchronous step right after a burst of very short ones
- * (the clock still looks idle) can be timed up to `maxShare - 1` events late:
- * its time then shows in one of the next events' times instead of its own.
- * The first two events of a turn are always read.
+ * (the clock still looks idle) is not seen by up to `maxShare - 1` events
+ * after it: they carry the earlier reading. Its time shows in a later event
+ * of the turn, or in none when the turn ends first (a running duration then
+ * reads 0 ms). The first two events of a turn are always read. A service that
+ * needs exact live times is given a `Clock` of its own (read at every call).
  *
  * @internal
  */
@@ -46,16 +48,23 @@ const settled = Promise.resolve()
  * Runs `f` once the event loop has finished its current turn. In Node that is
  * the next check phase (`setImmediate`): until then the loop runs callbacks
  * but never waits (a pending immediate makes the poll phase return at once),
- * so no idle time passes inside a window. Without `setImmediate`: the next
- * microtask.
+ * so no idle time passes inside a window. The function is captured when this
+ * module loads, so fake timers installed later (a test's) cannot hold a
+ * window open. Outside Node (where `setImmediate` may be a polyfill over
+ * `setTimeout`, which can wait): the next microtask.
  */
-const afterTurn: (f: () => void) => void = typeof setImmediate === "function"
-  ? (f) => {
-    setImmediate(f)
+const afterTurn: (f: () => void) => void = (() => {
+  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node
+  const immediate = globalThis.setImmediate
+  if (node !== undefined && typeof immediate === "function") {
+    return (f) => {
+      immediate(f)
+    }
   }
-  : (f) => {
+  return (f) => {
     void settled.then(f)
   }
+})()
 
 /** Effect's default clock (`Date.now`), the one whose readings are shared. */
 const liveClock = (): TimeSource => Context.get(Context.empty(), Clock.Clock)

@@ -725,6 +725,7 @@ export class Pool implements MetricSource {
   }
 
   private onIdle(): void {
+    this.tracedContext = undefined // the span check's cache keeps no context of a finished task alive
     if (this.doneWaiters.size > 0) {
       for (const resume of this.doneWaiters) this.wakeups.push(resume)
       this.doneWaiters.clear()
