@@ -135,6 +135,31 @@ describe("tracing", () => {
       assert.deepStrictEqual(spans.map((s) => s.name), [])
     }))
 
+  it.effect("tasks from traced and untraced callers of one service, interleaved, get spans exactly when traced", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = yield* recordSpans
+      yield* Effect.gen(function*() {
+        const tasks = yield* TaskService
+        const coalescer = yield* Coalescer.make<string>()
+        for (let i = 0; i < 3; i++) {
+          yield* Effect.withSpan(tasks.go(`traced-${i}`, Effect.void), `caller-${i}`)
+          yield* tasks.go(`plain-${i}`, Effect.void)
+          yield* Effect.withSpan(coalescer.submit(`run-traced-${i}`, `k${i}`, Effect.void), `submitter-${i}`)
+          yield* coalescer.submit(`run-plain-${i}`, `p${i}`, Effect.void)
+        }
+        yield* tasks.blockTillDone
+      }).pipe(Effect.provide(TaskService.layerBounded(1)), Effect.withTracer(tracer))
+      const taskSpans = spans.map((s) => s.name).filter((name) => !/^(caller|submitter)-/.test(name))
+      assert.deepStrictEqual(taskSpans.toSorted(), [
+        "run-traced-0",
+        "run-traced-1",
+        "run-traced-2",
+        "traced-0",
+        "traced-1",
+        "traced-2"
+      ])
+    }))
+
   it.effect("coalescer runs get a span each with key and re-run number", () =>
     Effect.gen(function*() {
       const { spans, tracer } = yield* recordSpans
