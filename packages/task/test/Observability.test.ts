@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Layer, Metric, Option, Tracer } from "effect"
+import { Deferred, Effect, Layer, Metric, Option, type Scope, Tracer } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
 
@@ -100,55 +100,69 @@ describe("tracing", () => {
     return { spans, tracer }
   })
 
-  it.effect("a task body runs in a span named after the task, child of the caller's span", () =>
+  /** Runs `program` against a fresh service of `bound` under a recording tracer; returns the spans made. */
+  const spansOf = <E>(bound: number, program: Effect.Effect<void, E, TaskService | Scope.Scope>) =>
     Effect.gen(function*() {
       const { spans, tracer } = yield* recordSpans
-      yield* Effect.gen(function*() {
-        const tasks = yield* TaskService
-        let inner: Tracer.Span | undefined
-        yield* Effect.withSpan(
-          tasks.go(
-            "render",
-            Effect.flatMap(Effect.currentSpan, (span) => Effect.sync(() => (inner = span)))
-          ),
-          "caller"
-        )
-        yield* tasks.blockTillDone
-        assert.isDefined(inner)
-        assert.strictEqual(inner!.name, "render")
-        const parent = Option.getOrUndefined(inner!.parent)
-        assert.strictEqual(parent?._tag === "Span" ? parent.name : undefined, "caller")
-        assert.strictEqual(inner!.attributes.get("effect_task.task.id"), 1)
-        assert.strictEqual(inner!.attributes.get("effect_task.task.parked_ms"), 0)
-      }).pipe(Effect.provide(TaskService.layerBounded(2)), Effect.withTracer(tracer))
+      yield* program.pipe(Effect.provide(TaskService.layerBounded(bound)), Effect.withTracer(tracer))
+      return spans
+    })
+
+  it.effect("a task body runs in a span named after the task, child of the caller's span", () =>
+    Effect.gen(function*() {
+      const spans = yield* spansOf(
+        2,
+        Effect.gen(function*() {
+          const tasks = yield* TaskService
+          let inner: Tracer.Span | undefined
+          yield* Effect.withSpan(
+            tasks.go(
+              "render",
+              Effect.flatMap(Effect.currentSpan, (span) => Effect.sync(() => (inner = span)))
+            ),
+            "caller"
+          )
+          yield* tasks.blockTillDone
+          assert.isDefined(inner)
+          assert.strictEqual(inner!.name, "render")
+          const parent = Option.getOrUndefined(inner!.parent)
+          assert.strictEqual(parent?._tag === "Span" ? parent.name : undefined, "caller")
+          assert.strictEqual(inner!.attributes.get("effect_task.task.id"), 1)
+          assert.strictEqual(inner!.attributes.get("effect_task.task.parked_ms"), 0)
+        })
+      )
       assert.deepStrictEqual(spans.map((s) => s.name), ["caller", "render"])
     }))
 
   it.effect("without a caller span no task span is made", () =>
     Effect.gen(function*() {
-      const { spans, tracer } = yield* recordSpans
-      yield* Effect.gen(function*() {
-        const tasks = yield* TaskService
-        yield* tasks.go("render", Effect.void)
-        yield* tasks.blockTillDone
-      }).pipe(Effect.provide(TaskService.layerBounded(2)), Effect.withTracer(tracer))
+      const spans = yield* spansOf(
+        2,
+        Effect.gen(function*() {
+          const tasks = yield* TaskService
+          yield* tasks.go("render", Effect.void)
+          yield* tasks.blockTillDone
+        })
+      )
       assert.deepStrictEqual(spans.map((s) => s.name), [])
     }))
 
   it.effect("tasks from traced and untraced callers of one service, interleaved, get spans exactly when traced", () =>
     Effect.gen(function*() {
-      const { spans, tracer } = yield* recordSpans
-      yield* Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const coalescer = yield* Coalescer.make<string>()
-        for (let i = 0; i < 3; i++) {
-          yield* Effect.withSpan(tasks.go(`traced-${i}`, Effect.void), `caller-${i}`)
-          yield* tasks.go(`plain-${i}`, Effect.void)
-          yield* Effect.withSpan(coalescer.submit(`run-traced-${i}`, `k${i}`, Effect.void), `submitter-${i}`)
-          yield* coalescer.submit(`run-plain-${i}`, `p${i}`, Effect.void)
-        }
-        yield* tasks.blockTillDone
-      }).pipe(Effect.provide(TaskService.layerBounded(1)), Effect.withTracer(tracer))
+      const spans = yield* spansOf(
+        1,
+        Effect.gen(function*() {
+          const tasks = yield* TaskService
+          const coalescer = yield* Coalescer.make<string>()
+          for (let i = 0; i < 3; i++) {
+            yield* Effect.withSpan(tasks.go(`traced-${i}`, Effect.void), `caller-${i}`)
+            yield* tasks.go(`plain-${i}`, Effect.void)
+            yield* Effect.withSpan(coalescer.submit(`run-traced-${i}`, `k${i}`, Effect.void), `submitter-${i}`)
+            yield* coalescer.submit(`run-plain-${i}`, `p${i}`, Effect.void)
+          }
+          yield* tasks.blockTillDone
+        })
+      )
       const taskSpans = spans.map((s) => s.name).filter((name) => !/^(caller|submitter)-/.test(name))
       assert.deepStrictEqual(taskSpans.toSorted(), [
         "run-traced-0",
@@ -162,17 +176,19 @@ describe("tracing", () => {
 
   it.effect("coalescer runs get a span each with key and re-run number", () =>
     Effect.gen(function*() {
-      const { spans, tracer } = yield* recordSpans
-      yield* Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const coalescer = yield* Coalescer.make<string>()
-        const gate = yield* Deferred.make<void>()
-        yield* Effect.withSpan(coalescer.submit("first", "ns/app", Deferred.await(gate)), "watch")
-        yield* Effect.yieldNow
-        yield* Effect.withSpan(coalescer.submit("second", "ns/app", Effect.void), "watch")
-        yield* Deferred.succeed(gate, undefined)
-        yield* tasks.blockTillDone
-      }).pipe(Effect.provide(TaskService.layerBounded(2)), Effect.withTracer(tracer))
+      const spans = yield* spansOf(
+        2,
+        Effect.gen(function*() {
+          const tasks = yield* TaskService
+          const coalescer = yield* Coalescer.make<string>()
+          const gate = yield* Deferred.make<void>()
+          yield* Effect.withSpan(coalescer.submit("first", "ns/app", Deferred.await(gate)), "watch")
+          yield* Effect.yieldNow
+          yield* Effect.withSpan(coalescer.submit("second", "ns/app", Effect.void), "watch")
+          yield* Deferred.succeed(gate, undefined)
+          yield* tasks.blockTillDone
+        })
+      )
       const runs = spans.filter((s) => s.name !== "watch")
       assert.deepStrictEqual(runs.map((s) => s.name), ["first", "second"])
       assert.deepStrictEqual(runs.map((s) => s.attributes.get("effect_task.coalescer.run")), [1, 2])
