@@ -91,7 +91,10 @@ const onlyKinds = ((): Array<BodyKind> | undefined => {
   const kinds = arg.slice("--kinds=".length).split(",")
   const known = ["sync", "hop", "promise-hop", "timer"]
   const bad = kinds.find((kind) => !known.includes(kind))
-  if (bad !== undefined) throw new Error(`--kinds: ${JSON.stringify(bad)} is not one of ${known.join(", ")}`)
+  if (bad !== undefined) {
+    process.stderr.write(`bench: --kinds: ${JSON.stringify(bad)} is not one of ${known.join(", ")}\n`)
+    process.exit(2)
+  }
   return kinds as Array<BodyKind>
 })()
 
