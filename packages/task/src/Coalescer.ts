@@ -133,22 +133,25 @@ export const make = <K>(): Effect.Effect<Coalescer<K>, never, TaskService> =>
  * numbers (where `Equal` is value equality) so the common keys skip hashing
  * through `Equal`. The two tables never hold the same key.
  */
+/** Keys whose `Equal` is value equality, kept in the plain `Map`. */
+const isPrimitive = (key: unknown): key is string | number => typeof key === "string" || typeof key === "number"
+
 class Entries {
   private readonly primitive = new Map<unknown, Entry>()
   private readonly structural = MutableHashMap.empty<unknown, Entry>()
 
   get(key: unknown): Entry | undefined {
-    if (typeof key === "string" || typeof key === "number") return this.primitive.get(key)
+    if (isPrimitive(key)) return this.primitive.get(key)
     return Option.getOrUndefined(MutableHashMap.get(this.structural, key))
   }
 
   set(key: unknown, entry: Entry): void {
-    if (typeof key === "string" || typeof key === "number") this.primitive.set(key, entry)
+    if (isPrimitive(key)) this.primitive.set(key, entry)
     else MutableHashMap.set(this.structural, key, entry)
   }
 
   remove(key: unknown): void {
-    if (typeof key === "string" || typeof key === "number") this.primitive.delete(key)
+    if (isPrimitive(key)) this.primitive.delete(key)
     else MutableHashMap.remove(this.structural, key)
   }
 
@@ -201,8 +204,9 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
       const name = entry.name
       const context = entry.context
       task.name = name
-      if (task.state !== State.Running) pool.setState(task, State.Running) // got its slot back at once
-      pool.runStarted(task, parkedSince)
+      const now = pool.now()
+      if (task.state !== State.Running) pool.setState(task, State.Running, now) // got its slot back at once
+      pool.runStarted(task, parkedSince, now)
       const run = pool.traced(context)
         ? taskSpan(entry.body, task, {
           "effect_task.coalescer.key": String(entry.key),

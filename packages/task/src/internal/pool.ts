@@ -445,12 +445,12 @@ export class Pool implements MetricSource {
     else if (Cause.hasInterruptsOnly(exit.cause)) this.interrupted++
   }
 
-  setState(task: Task, state: State): void {
+  setState(task: Task, state: State, now: number = this.now()): void {
     const wasYielded = task.state === State.YieldedSlot || task.state === State.YieldedQuiescent
     const isYielded = state === State.YieldedSlot || state === State.YieldedQuiescent
     if (wasYielded !== isYielded) this.yielded += isYielded ? 1 : -1
     task.state = state
-    task.stateSince = this.now()
+    task.stateSince = now
   }
 
   /** Every registered task, in registration order. */
