@@ -12,7 +12,8 @@ import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { type BodyKind, effectBody } from "./bodies.ts"
 import { collectGarbage } from "./extras.ts"
-import { boundLabel } from "./matrix.ts"
+import { taskServiceRun } from "./impls.ts"
+import { boundLabel, quantile } from "./matrix.ts"
 import { checkProbe, resetProbe } from "./probe.ts"
 
 type Service = typeof TaskService
@@ -82,20 +83,7 @@ const loadBaseline = async (): Promise<Service> => {
 }
 
 const run = (service: Service, n: number, bound: number, body: Effect.Effect<void>): Promise<void> =>
-  Effect.runPromise(
-    Effect.gen(function*() {
-      const tasks = yield* service
-      for (let i = 0; i < n; i++) yield* tasks.go("bench", body)
-      yield* tasks.blockTillDone
-    }).pipe(Effect.provide(bound === Infinity ? service.layerUnbounded : service.layerBounded(bound)))
-  )
-
-const quantile = (xs: ReadonlyArray<number>, q: number): number => {
-  const s = xs.toSorted((a, b) => a - b)
-  const at = q * (s.length - 1)
-  const lo = Math.floor(at)
-  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (at - lo)
-}
+  Effect.runPromise(taskServiceRun(service, n, bound, body))
 
 /** throughput lost, from a ratio of run times (with / without) */
 const lossOf = (timeRatio: number): number => 1 - 1 / timeRatio

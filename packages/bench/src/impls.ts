@@ -39,19 +39,26 @@ const runEffect = (program: Effect.Effect<void>, deadlineMs: number): Promise<bo
     Effect.map(Effect.timeoutOption(program, deadlineMs), (option) => option._tag === "Some")
   )
 
+/**
+ * `go` n times, then `blockTillDone`, with a service of `bound` built from
+ * `service` (the package, or the bookkeeping section's build without it).
+ */
+export const taskServiceRun = (
+  service: typeof TaskService,
+  n: number,
+  bound: number,
+  body: Effect.Effect<void>
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const tasks = yield* service
+    for (let i = 0; i < n; i++) yield* tasks.go("bench", body)
+    yield* tasks.blockTillDone
+  }).pipe(Effect.provide(bound === Infinity ? service.layerUnbounded : service.layerBounded(bound)))
+
 const effectTask: Impl = {
   name: "effect-task",
   effect: true,
-  run: (n, bound, kind, deadlineMs) => {
-    const body = effectBody(kind)
-    const layer = bound === Infinity ? TaskService.layerUnbounded : TaskService.layerBounded(bound)
-    const program = Effect.gen(function*() {
-      const tasks = yield* TaskService
-      for (let i = 0; i < n; i++) yield* tasks.go("bench", body)
-      yield* tasks.blockTillDone
-    }).pipe(Effect.provide(layer))
-    return runEffect(program, deadlineMs)
-  }
+  run: (n, bound, kind, deadlineMs) => runEffect(taskServiceRun(TaskService, n, bound, effectBody(kind)), deadlineMs)
 }
 
 const forEach: Impl = {

@@ -43,11 +43,15 @@ export interface Failure {
   readonly message: string
 }
 
-const median = (xs: ReadonlyArray<number>): number => {
+/** The `q` quantile of `xs`, interpolating between neighbours (0.5: the median). */
+export const quantile = (xs: ReadonlyArray<number>, q: number): number => {
   const s = xs.toSorted((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+  const at = q * (s.length - 1)
+  const lo = Math.floor(at)
+  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (at - lo)
 }
+
+const median = (xs: ReadonlyArray<number>): number => quantile(xs, 0.5)
 
 export const boundLabel = (bound: number): string => (bound === Infinity ? "unbounded" : String(bound))
 
