@@ -3,6 +3,7 @@ import { Deferred, Effect, Fiber, Latch, Layer } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestClock, TestConsole } from "effect/testing"
 import * as fc from "fast-check"
+import { ticks } from "./TaskService.helpers.ts"
 
 // Property test of the Coalescer guarantee (CONTRACT.md, "Coalescer"): every
 // submit is followed by a run of its key that starts after it. A random
@@ -106,8 +107,6 @@ interface StartRecord {
   readonly failing: boolean
 }
 
-const yieldTimes = (n: number) => Effect.repeat(Effect.yieldNow, { times: n - 1 })
-
 const outcome = (o: Outcome): Effect.Effect<void, string> =>
   o === "succeed" ? Effect.void : o === "fail" ? Effect.fail("boom") : Effect.die("boom")
 
@@ -131,7 +130,7 @@ const runScenario = (scenario: Scenario) =>
         case "sleep":
           return Effect.sleep(w.ms)
         case "yield":
-          return yieldTimes(w.n)
+          return ticks(w.n)
       }
     }
 
@@ -165,7 +164,7 @@ const runScenario = (scenario: Scenario) =>
           yield* submit(step.key, step.body)
           break
         case "yield":
-          yield* yieldTimes(step.n)
+          yield* ticks(step.n)
           break
         case "open":
           yield* gates[step.gate]!.open

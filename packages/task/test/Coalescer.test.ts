@@ -2,12 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Data, Deferred, Effect, Equal, Exit, Fiber, Latch, Layer, Scope, Stream } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestConsole } from "effect/testing"
+import { ticks } from "./TaskService.helpers.ts"
 
 // Deterministic tests of `Coalescer` (CONTRACT.md, section "Coalescer").
 // Every wait is a Deferred/Latch gate; `yieldNow` only lets already-runnable
 // fibers take their turn. The property test lives in Coalescer.property.test.ts.
-
-const yieldTimes = (n: number) => Effect.repeat(Effect.yieldNow, { times: n - 1 })
 
 /** `log.push(label)` as an effect */
 const record = (log: Array<string>, label: string) => Effect.sync(() => void log.push(label))
@@ -38,16 +37,21 @@ const open = (gate: Deferred.Deferred<void>) => Deferred.succeed(gate, undefined
  */
 const awaitStarted = (started: Deferred.Deferred<void>) => Effect.andThen(Deferred.await(started), Effect.yieldNow)
 
-/** The `task "<name>" failed` messages logged so far (TestConsole). */
+/** The service in context, a string-keyed coalescer on it, and a log for `record`. */
+const setup = Effect.gen(function*() {
+  const tasks = yield* TaskService
+  const c = yield* Coalescer.make<string>()
+  const log: Array<string> = []
+  return { c, log, tasks }
+})
+
 /**
  * Bound 1: key "k" runs "first"; "second" is submitted during it; a task
  * "other" parks; "first" ends, so the re-run queues behind "other", which now
  * runs (held at `otherGate`).
  */
 const rerunQueuedBehindOther = Effect.gen(function*() {
-  const tasks = yield* TaskService
-  const c = yield* Coalescer.make<string>()
-  const log: Array<string> = []
+  const { c, log, tasks } = yield* setup
   const started = yield* Deferred.make<void>()
   const gate = yield* Deferred.make<void>()
   const otherStarted = yield* Deferred.make<void>()
@@ -71,6 +75,7 @@ const ownedCoalescer = (workers: number) =>
     return { c, scope, tasks }
   })
 
+/** The `task "<name>" failed` messages logged so far (TestConsole). */
 const failureMessages = Effect.map(
   TestConsole.logLines,
   (lines) => lines.filter((line): line is string => typeof line === "string" && /^task ".*" failed$/.test(line))
@@ -83,7 +88,7 @@ const collectChanges = (tasks: TaskService.Shape) =>
     const fiber = yield* Effect.forkChild(
       Stream.runForEach(tasks.activeChanges, (n) => Effect.sync(() => void changes.push(n)))
     )
-    yield* yieldTimes(3)
+    yield* ticks(3)
     assert.deepStrictEqual(changes, [0], "the collector has subscribed")
     return { changes, fiber }
   })
@@ -111,9 +116,7 @@ describe("Coalescer", () => {
   describe("registration and size", () => {
     it.effect("an idle key registers a run at once; size reads 1 while it is registered and 0 after", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         const started = yield* Deferred.make<void>()
         const gate = yield* Deferred.make<void>()
         assert.strictEqual(yield* c.size, 0)
@@ -157,9 +160,7 @@ describe("Coalescer", () => {
   describe("coalescing", () => {
     it.effect("submits while the run is parked collapse into it: one run, of the latest body", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         const blockerStarted = yield* Deferred.make<void>()
         const blockerGate = yield* Deferred.make<void>()
         yield* tasks.go("blocker", gated(log, "blocker", blockerStarted, blockerGate))
@@ -184,9 +185,7 @@ describe("Coalescer", () => {
 
     it.effect("K submits during a run cause exactly one re-run, of the latest body under its name", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         const seen: Array<unknown> = []
         const started = yield* Deferred.make<void>()
         const gate = yield* Deferred.make<void>()
@@ -251,9 +250,7 @@ describe("Coalescer", () => {
 
     it.effect("a failing latest body is logged under its own name, once", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         const started = yield* Deferred.make<void>()
         const gate = yield* Deferred.make<void>()
         yield* c.submit("first", "k", gated(log, "first", started, gate))
@@ -263,7 +260,7 @@ describe("Coalescer", () => {
 
         yield* open(gate)
         yield* tasks.blockTillDone
-        yield* yieldTimes(5) // the error log line is written on its own fiber
+        yield* ticks(5) // the error log line is written on its own fiber
         assert.deepStrictEqual(log, ["first:start", "first:end", "latest"])
         assert.strictEqual(yield* tasks.failures, 1)
         assert.deepStrictEqual(yield* failureMessages, [`task "latest" failed`])
@@ -272,9 +269,7 @@ describe("Coalescer", () => {
 
     it.effect("a submit during the re-run causes a third run", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         const started1 = yield* Deferred.make<void>()
         const gate1 = yield* Deferred.make<void>()
         const started2 = yield* Deferred.make<void>()
@@ -301,9 +296,7 @@ describe("Coalescer", () => {
 
     it.effect("a submit from inside the key's own body causes exactly one re-run", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         yield* c.submit(
           "first",
           "k",
@@ -319,9 +312,7 @@ describe("Coalescer", () => {
 
     it.effect("a submit from the body's finalizer, as the run returns, causes a re-run", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         yield* c.submit(
           "first",
           "k",
@@ -334,9 +325,7 @@ describe("Coalescer", () => {
 
     it.effect("a submit from another fiber woken by the same gate as the run causes a later run", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         const gate = yield* Latch.make(false)
         yield* c.submit("first", "k", record(log, "first:start").pipe(Effect.andThen(gate.await)))
         const other = yield* Effect.forkChild(
@@ -345,7 +334,7 @@ describe("Coalescer", () => {
             Effect.andThen(c.submit("second", "k", record(log, "second")))
           )
         )
-        yield* yieldTimes(3)
+        yield* ticks(3)
         assert.deepStrictEqual(log, ["first:start"])
         yield* gate.open
         yield* Fiber.join(other)
@@ -375,7 +364,7 @@ describe("Coalescer", () => {
 
           yield* open(gate)
           yield* tasks.blockTillDone
-          yield* yieldTimes(5)
+          yield* ticks(5)
           assert.deepStrictEqual(log, ["first:start", "first:end", "second"])
           assert.strictEqual(yield* tasks.failures, 1)
           assert.deepStrictEqual(yield* failureMessages, [`task "first" failed`])
@@ -396,7 +385,7 @@ describe("Coalescer", () => {
           const c = yield* Coalescer.make<string>()
           yield* c.submit("only", "k", fail)
           yield* tasks.blockTillDone
-          yield* yieldTimes(5)
+          yield* ticks(5)
           assert.strictEqual(yield* tasks.failures, 1)
           assert.deepStrictEqual(yield* failureMessages, [`task "only" failed`])
           assert.strictEqual(yield* c.size, 0)
@@ -415,7 +404,7 @@ describe("Coalescer", () => {
         yield* c.submit("second", "k", Effect.fail("y"))
         yield* open(gate)
         yield* tasks.blockTillDone
-        yield* yieldTimes(5)
+        yield* ticks(5)
         assert.strictEqual(yield* tasks.failures, 2)
         assert.deepStrictEqual(yield* failureMessages, [`task "first" failed`, `task "second" failed`])
         assert.strictEqual(yield* c.size, 0)
@@ -425,9 +414,7 @@ describe("Coalescer", () => {
   describe("interruption and shutdown", () => {
     it.effect("interrupting a run whose re-run waits for a slot leaves no entry; the key runs again on the next submit", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         let runFiber: Fiber.Fiber<unknown, unknown> | undefined
         const started = yield* Deferred.make<void>()
         const gate = yield* Deferred.make<void>()
@@ -473,9 +460,7 @@ describe("Coalescer", () => {
 
     it.effect("a run interrupted while executing with a submit pending is followed by a new run", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         let runFiber: Fiber.Fiber<unknown, unknown> | undefined
         const started = yield* Deferred.make<void>()
         const { changes, fiber: collector } = yield* collectChanges(tasks)
@@ -501,7 +486,7 @@ describe("Coalescer", () => {
         assert.deepStrictEqual(yield* coalescerEntries(tasks), [{ name: "second", state: "running", key: "k" }])
         yield* open(gate2)
         yield* tasks.blockTillDone
-        yield* yieldTimes(3)
+        yield* ticks(3)
         assert.deepStrictEqual(log, ["first:start", "first:interrupted", "second:start", "second:end"])
         assert.strictEqual(yield* c.size, 0)
         assert.strictEqual(yield* tasks.failures, 0)
@@ -512,9 +497,7 @@ describe("Coalescer", () => {
 
     it.effect("a run interrupted while executing without a pending submit removes its entry", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         let runFiber: Fiber.Fiber<unknown, unknown> | undefined
         const started = yield* Deferred.make<void>()
         yield* c.submit(
@@ -561,7 +544,7 @@ describe("Coalescer", () => {
         yield* c.submit("after", "k", record(log, "after"))
         assert.strictEqual(yield* c.size, 0)
         assert.strictEqual(yield* tasks.activeCount, 0)
-        yield* yieldTimes(5)
+        yield* ticks(5)
         yield* tasks.blockTillDone
         assert.deepStrictEqual(log, ["blocker:start", "blocker:interrupted"])
         assert.strictEqual(yield* c.size, 0)
@@ -590,7 +573,7 @@ describe("Coalescer", () => {
         assert.strictEqual(yield* c.size, 0)
         assert.strictEqual(yield* tasks.activeCount, 0)
         yield* c.submit("after", "k", record(log, "after"))
-        yield* yieldTimes(5)
+        yield* ticks(5)
         assert.deepStrictEqual(log, ["first:start", "first:end", "other:start"])
         assert.strictEqual(yield* c.size, 0)
         assert.strictEqual(yield* tasks.failures, 0)
@@ -614,7 +597,7 @@ describe("Coalescer", () => {
         yield* Scope.close(scope, Exit.void)
         assert.strictEqual(yield* c.size, 0)
         assert.strictEqual(yield* tasks.activeCount, 0)
-        yield* yieldTimes(5)
+        yield* ticks(5)
         assert.deepStrictEqual(log, ["first:start", "first:interrupted"])
         assert.strictEqual(yield* tasks.failures, 0)
       }))
@@ -623,9 +606,7 @@ describe("Coalescer", () => {
   describe("counting and fairness", () => {
     it.effect("activeCount never dips to 0 between a run and its re-run", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         const { changes, fiber: collector } = yield* collectChanges(tasks)
         const started1 = yield* Deferred.make<void>()
         const gate1 = yield* Deferred.make<void>()
@@ -635,19 +616,19 @@ describe("Coalescer", () => {
         yield* awaitStarted(started1)
 
         const waiter = yield* Effect.forkChild(Effect.andThen(tasks.awaitQuiescence(0), record(log, "quiescent")))
-        yield* yieldTimes(3)
+        yield* ticks(3)
         yield* c.submit("second", "k", gated(log, "second", started2, gate2))
 
         yield* open(gate1)
         yield* awaitStarted(started2)
-        yield* yieldTimes(10)
+        yield* ticks(10)
         assert.deepStrictEqual(log, ["first:start", "first:end", "second:start"])
         assert.strictEqual(yield* tasks.activeCount, 1)
 
         yield* open(gate2)
         yield* Fiber.join(waiter)
         yield* tasks.blockTillDone
-        yield* yieldTimes(3)
+        yield* ticks(3)
         assert.deepStrictEqual(log, ["first:start", "first:end", "second:start", "second:end", "quiescent"])
         assert.deepStrictEqual(changes, [0, 1, 0])
         yield* Fiber.interrupt(collector)
@@ -655,9 +636,7 @@ describe("Coalescer", () => {
 
     it.effect("with a bound of 1, a parked task runs between a run and its re-run", () =>
       Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const log: Array<string> = []
+        const { c, log, tasks } = yield* setup
         const { changes, fiber: collector } = yield* collectChanges(tasks)
         const started = yield* Deferred.make<void>()
         const gate = yield* Deferred.make<void>()
@@ -670,7 +649,7 @@ describe("Coalescer", () => {
 
         yield* open(gate)
         yield* tasks.blockTillDone
-        yield* yieldTimes(3)
+        yield* ticks(3)
         assert.deepStrictEqual(log, ["first:start", "first:end", "other", "second"])
         assert.deepStrictEqual(changes, [0, 1, 2, 1, 0])
         assert.strictEqual(yield* c.size, 0)
@@ -703,7 +682,7 @@ describe("Coalescer", () => {
         }
         assert.strictEqual(yield* c.size, 5)
         yield* awaitStarted(started[2]!)
-        yield* yieldTimes(10)
+        yield* ticks(10)
         assert.strictEqual(running, 3)
         assert.deepStrictEqual(log, ["key-0", "key-1", "key-2"])
         assert.deepStrictEqual(
@@ -787,7 +766,7 @@ describe("Coalescer", () => {
         assert.include(missing, "name")
         assert.strictEqual(yield* c.size, 0)
         assert.strictEqual(yield* tasks.activeCount, 0)
-        yield* yieldTimes(3)
+        yield* ticks(3)
         assert.strictEqual(ran, 0)
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
 

@@ -2,10 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Layer, Metric, Option, type Scope, Tracer } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
-
-/** Runs `self` with a fresh metric registry, so counts start at 0. */
-const isolated = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.provideService(self, Metric.MetricRegistry, new Map())
+import { isolated } from "./TaskService.helpers.ts"
 
 describe("metrics", () => {
   it.effect("a scripted run leaves exact gauge, counter and histogram values", () =>

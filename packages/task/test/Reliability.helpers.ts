@@ -2,18 +2,12 @@
  * Shared helpers for the reliability suite (`Reliability.*.test.ts`,
  * `BadInputs.test.ts`); not a test file itself.
  */
-import { Context, Effect, Exit, type Fiber, Latch, Layer, Scheduler, Scope } from "effect"
+import { Context, Effect, Exit, Latch, Layer, Scheduler, Scope } from "effect"
 import { TaskService, type TaskServiceShape } from "effect-task"
 import { TestClock, TestConsole } from "effect/testing"
+import { isDone, ticks } from "./TaskService.helpers.ts"
 
-/**
- * One scheduler round per `Effect.yieldNow`: the pool schedules starts and
- * hand-off checks one round at a time.
- */
-export const ticks = (n: number): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    for (let i = 0; i < n; i++) yield* Effect.yieldNow
-  })
+export { isDone, ticks }
 
 /**
  * A fresh test environment for one generated program: its own `TestClock`
@@ -69,9 +63,6 @@ export const ownedService = (layer: Layer.Layer<TaskService>): Effect.Effect<Own
 /** `bound` for a layer: `0` means unbounded. */
 export const layerFor = (bound: number): Layer.Layer<TaskService> =>
   bound === 0 ? TaskService.layerUnbounded : TaskService.layerBounded(bound)
-
-/** Whether `fiber` has exited (a non-blocking look). */
-export const isDone = (fiber: Fiber.Fiber<unknown, unknown>): boolean => fiber.pollUnsafe() !== undefined
 
 /**
  * No slot is leaked: `bound` fresh tasks gated on one latch all start (the

@@ -9,14 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Latch, Metric } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
-
-const ticks = (n = 10): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    for (let i = 0; i < n; i++) yield* Effect.yieldNow
-  })
-
-const isolated = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.provideService(self, Metric.MetricRegistry, new Map())
+import { isolated, ticks } from "./TaskService.helpers.ts"
 
 describe("review: coalescer runs and yieldSlot", () => {
   it.effect("control: a run submitted from outside any task can yield its slot", () =>
@@ -87,19 +80,21 @@ const interruptNeverEnding = (register: (body: Effect.Effect<never>) => Effect.E
   })
 
 describe("review: metrics", () => {
-  it.effect("control: a plain task whose fiber is interrupted counts one interruption", () =>
+  it.effect("control: a plain task whose fiber is interrupted counts one interruption and one running duration", () =>
     Effect.gen(function*() {
       const tasks = yield* TaskService
       yield* interruptNeverEnding((body) => tasks.go("plain", body))
       assert.strictEqual((yield* Metric.value(TaskService.metrics.interrupted)).count, 1)
+      assert.strictEqual((yield* Metric.value(TaskService.metrics.runningDuration)).count, 1)
     }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
 
-  it.effect("a coalescer run whose fiber is interrupted counts one interruption", () =>
+  it.effect("a coalescer run whose fiber is interrupted counts one interruption and observes one running duration", () =>
     Effect.gen(function*() {
       const coalescer = yield* Coalescer.make<string>()
       yield* interruptNeverEnding((body) => coalescer.submit("run", "k", body))
       assert.strictEqual((yield* Metric.value(TaskService.metrics.interrupted)).count, 1)
       assert.strictEqual((yield* Metric.value(TaskService.metrics.started)).count, 1)
+      assert.strictEqual((yield* Metric.value(TaskService.metrics.runningDuration)).count, 1)
     }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
 
   it.effect("a coalescer re-run that gets its slot back at once records ~0 s parked", () =>
@@ -145,20 +140,6 @@ describe("review: more", () => {
       const [a, b] = yield* tasks.snapshot
       assert.isAtLeast(b!.registeredAt - a!.registeredAt, 50)
     }).pipe(Effect.provide(TaskService.layerBounded(1))))
-
-  it.effect("control: plain interrupted task observes one running duration", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      yield* interruptNeverEnding((body) => tasks.go("plain", body))
-      assert.strictEqual((yield* Metric.value(TaskService.metrics.runningDuration)).count, 1)
-    }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
-
-  it.effect("an interrupted coalescer run observes one running duration", () =>
-    Effect.gen(function*() {
-      const coalescer = yield* Coalescer.make<string>()
-      yield* interruptNeverEnding((body) => coalescer.submit("run", "k", body))
-      assert.strictEqual((yield* Metric.value(TaskService.metrics.runningDuration)).count, 1)
-    }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
 
   for (const extra of [0, 1, 2]) {
     it.effect(`hand-off: woken waiter yields ${extra} more times inside yieldQuiescent`, () =>

@@ -1,7 +1,7 @@
 /**
  * Shared helpers for the TaskService test files (not a test file itself).
  */
-import { Cause, Context, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Metric, Scope, Stream } from "effect"
 import { TaskService, type TaskServiceShape } from "effect-task"
 
 /**
@@ -13,6 +13,10 @@ export const ticks = (n = 10): Effect.Effect<void> =>
   Effect.gen(function*() {
     for (let i = 0; i < n; i++) yield* Effect.yieldNow
   })
+
+/** Runs `self` with a fresh metric registry, so the service's metrics start at 0. */
+export const isolated = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.provideService(self, Metric.MetricRegistry, new Map())
 
 /**
  * A high-water counter of running task bodies. `enter`/`exit` are called by
