@@ -45,6 +45,19 @@ const setup = Effect.gen(function*() {
   return { c, log, tasks }
 })
 
+/** Waits for every task, then checks the log and that no key is left in `c` (of any key type: only its size is read). */
+const drained = (
+  tasks: TaskService.Shape,
+  c: Coalescer<never>,
+  log: ReadonlyArray<string>,
+  expected: ReadonlyArray<string>
+) =>
+  Effect.gen(function*() {
+    yield* tasks.blockTillDone
+    assert.deepStrictEqual(log, expected)
+    assert.strictEqual(yield* c.size, 0)
+  })
+
 /**
  * Bound 1: key "k" runs "first"; "second" is submitted during it; a task
  * "other" parks; "first" ends, so the re-run queues behind "other", which now
@@ -133,9 +146,7 @@ describe("Coalescer", () => {
         assert.deepStrictEqual(yield* coalescerEntries(tasks), [{ name: "a", state: "running", key: "k" }])
 
         yield* open(gate)
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["a:start", "a:end"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["a:start", "a:end"])
         assert.strictEqual(yield* tasks.activeCount, 0)
         assert.strictEqual(yield* tasks.failures, 0)
         assert.deepStrictEqual(yield* tasks.snapshot, [])
@@ -151,9 +162,7 @@ describe("Coalescer", () => {
         yield* c.submit("one-again", 1, record(log, "one-again"))
         assert.strictEqual(yield* c.size, 2)
         assert.strictEqual(yield* tasks.activeCount, 2)
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["one-again", "two"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["one-again", "two"])
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
   })
 
@@ -177,9 +186,7 @@ describe("Coalescer", () => {
         ])
 
         yield* open(blockerGate)
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["blocker:start", "blocker:end", "s3"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["blocker:start", "blocker:end", "s3"])
         assert.strictEqual(yield* tasks.activeCount, 0)
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
 
@@ -229,9 +236,7 @@ describe("Coalescer", () => {
         ])
 
         yield* open(otherGate)
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["first:start", "first:end", "other:start", "other:end", "fourth"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["first:start", "first:end", "other:start", "other:end", "fourth"])
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
 
     // Regression: a run that had ended and queued again for a slot kept the
@@ -288,9 +293,7 @@ describe("Coalescer", () => {
         assert.strictEqual(yield* c.size, 1)
 
         yield* open(gate2)
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["first:start", "first:end", "s1:start", "s1:end", "fourth"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["first:start", "first:end", "s1:start", "s1:end", "fourth"])
         assert.strictEqual(yield* tasks.activeCount, 0)
       }).pipe(Effect.provide(TaskService.layerBounded(2))))
 
@@ -305,9 +308,7 @@ describe("Coalescer", () => {
             Effect.andThen(record(log, "first:end"))
           )
         )
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["first:start", "first:end", "inner"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["first:start", "first:end", "inner"])
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
 
     it.effect("a submit from the body's finalizer, as the run returns, causes a re-run", () =>
@@ -318,9 +319,7 @@ describe("Coalescer", () => {
           "k",
           record(log, "first").pipe(Effect.ensuring(c.submit("finalizer", "k", record(log, "finalizer"))))
         )
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["first", "finalizer"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["first", "finalizer"])
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
 
     it.effect("a submit from another fiber woken by the same gate as the run causes a later run", () =>
@@ -338,9 +337,7 @@ describe("Coalescer", () => {
         assert.deepStrictEqual(log, ["first:start"])
         yield* gate.open
         yield* Fiber.join(other)
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["first:start", "submit", "second"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["first:start", "submit", "second"])
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
   })
 
@@ -452,9 +449,7 @@ describe("Coalescer", () => {
 
         yield* c.submit("third", "k", record(log, "third"))
         assert.strictEqual(yield* c.size, 1)
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["first:start", "first:end", "other:start", "other:end", "third"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["first:start", "first:end", "other:start", "other:end", "third"])
         assert.strictEqual(yield* tasks.activeCount, 0)
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
 
@@ -515,9 +510,7 @@ describe("Coalescer", () => {
         assert.strictEqual(yield* tasks.failures, 0)
 
         yield* c.submit("again", "k", record(log, "again"))
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["again"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["again"])
       }).pipe(Effect.provide(TaskService.layerBounded(2))))
 
     it.effect("shutdown before the run starts leaves no entry; a submit after shutdown does nothing", () =>
@@ -545,9 +538,7 @@ describe("Coalescer", () => {
         assert.strictEqual(yield* c.size, 0)
         assert.strictEqual(yield* tasks.activeCount, 0)
         yield* ticks(5)
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["blocker:start", "blocker:interrupted"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["blocker:start", "blocker:interrupted"])
         assert.strictEqual(yield* tasks.failures, 0)
       }))
 
@@ -719,9 +710,7 @@ describe("Coalescer", () => {
         yield* c.submit("other", new Ref({ ns: "a", name: "c" }), record(log, "other"))
         assert.strictEqual(yield* c.size, 2)
         yield* open(blockerGate)
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["two", "other"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["two", "other"])
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
 
     // effect 4's `Equal.equals` compares plain objects structurally (unlike
@@ -746,9 +735,7 @@ describe("Coalescer", () => {
         yield* c.submit("ref-1-again", byRef1, record(log, "ref-1-again"))
         assert.strictEqual(yield* c.size, 3)
         yield* open(blockerGate)
-        yield* tasks.blockTillDone
-        assert.deepStrictEqual(log, ["plain-2", "ref-1-again", "ref-2"])
-        assert.strictEqual(yield* c.size, 0)
+        yield* drained(tasks, c, log, ["plain-2", "ref-1-again", "ref-2"])
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
   })
 
