@@ -10,7 +10,6 @@
  */
 import type * as Context from "effect/Context"
 import * as Metric from "effect/Metric"
-import * as Bookkeeping from "./bookkeeping.ts"
 
 /** Boundaries, in seconds, of the duration histograms. @internal */
 export const durationBoundaries: ReadonlyArray<number> = [
@@ -72,7 +71,6 @@ export class DurationHistogram {
 
   /** Records a duration given in milliseconds. */
   observeMillis(millis: number): void {
-    if (!Bookkeeping.enabled) return
     if (millis === this.runValue) {
       this.runLength++
       return
