@@ -2,30 +2,6 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
-// Vitest 5's reporter calls Map.groupBy (Node >= 21). Node 20 lacks it, and
-// without it a failing test crashes the reporter and hides the failure.
-if (typeof (Map as any).groupBy !== "function") {
-  ;(Map as any).groupBy = <K, V>(items: Iterable<V>, key: (item: V, index: number) => K): Map<K, Array<V>> => {
-    const out = new Map<K, Array<V>>()
-    let index = 0
-    for (const item of items) {
-      const k = key(item, index++)
-      const bucket = out.get(k)
-      if (bucket) bucket.push(item)
-      else out.set(k, [item])
-    }
-    return out
-  }
-}
-if (typeof (Object as any).groupBy !== "function") {
-  ;(Object as any).groupBy = <V>(items: Iterable<V>, key: (item: V, index: number) => PropertyKey) => {
-    const out: Record<PropertyKey, Array<V>> = Object.create(null)
-    let index = 0
-    for (const item of items) (out[key(item, index++)] ??= []).push(item)
-    return out
-  }
-}
-
 const root = path.dirname(fileURLToPath(import.meta.url))
 
 // Tests import the package by its name; resolve it to the sources so no build

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Checks that the code in the docs is the code that is compiled and run.
 //
-// A marked block in docs/*.md or README.md
+// A marked block in docs/*.md, README.md or packages/task/README.md
 //
 //   <!-- example: docs/examples/name.ts -->
 //
@@ -28,7 +28,9 @@ const docsDir = path.join(root, "docs")
 const pages = fs.existsSync(docsDir)
   ? fs.readdirSync(docsDir).filter((name) => name.endsWith(".md")).map((name) => path.join("docs", name))
   : []
-if (fs.existsSync(path.join(root, "README.md"))) pages.push("README.md")
+for (const readme of ["README.md", "packages/task/README.md"]) {
+  if (fs.existsSync(path.join(root, readme))) pages.push(readme)
+}
 
 const open = /^<!--\s*example:\s*(\S+)\s*-->\s*$/
 const close = /^<!--\s*\/example\s*-->\s*$/

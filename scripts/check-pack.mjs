@@ -1,0 +1,104 @@
+// Checks the shape that ships (`pnpm run check:pack`, run by .ci/run):
+//
+// 1. packs effect-task (its `prepack` builds dist from a clean state) into a
+//    temporary directory outside the workspace;
+// 2. runs publint on the tarball (warnings count as errors);
+// 3. installs the tarball into a fresh consumer project there, with `effect`,
+//    `typescript` and `@types/node` from the registry at pinned versions;
+// 4. compiles the README's usage example (docs/examples/readme-usage.ts, which
+//    docs:check keeps equal to the README block) under `moduleResolution`
+//    `nodenext` and `bundler`, with the library's declarations type-checked,
+//    and runs each build.
+//
+// Any failure exits non-zero. Set KEEP_PACK_DIR=1 to keep the directory.
+import { spawnSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..")
+const versions = { effect: "4.1.0", typescript: "6.0.3", "@types/node": "22.20.5" }
+
+const dir = mkdtempSync(path.join(os.tmpdir(), "effect-task-pack-"))
+const fail = (message) => {
+  console.error(`check-pack: ${message} (in ${dir})`)
+  process.exit(1)
+}
+const run = (cwd, command, args) => {
+  console.log(`check-pack: ${path.relative(root, cwd) || "."}$ ${[command, ...args].join(" ")}`)
+  const result = spawnSync(command, args, { cwd, encoding: "utf8", shell: process.platform === "win32" })
+  process.stdout.write(result.stdout ?? "")
+  process.stderr.write(result.stderr ?? "")
+  if (result.status !== 0) fail(`${command} ${args.join(" ")} exited with ${result.status ?? result.signal}`)
+  return result.stdout
+}
+
+run(root, "pnpm", ["--filter", "effect-task", "pack", "--pack-destination", dir])
+const tarballs = readdirSync(dir).filter((name) => name.endsWith(".tgz"))
+if (tarballs.length !== 1) fail(`expected one tarball, found ${tarballs.join(", ") || "none"}`)
+const tarball = path.join(dir, tarballs[0])
+
+run(root, process.execPath, [path.join(root, "node_modules/publint/src/cli.js"), "run", tarball, "--strict"])
+
+const consumer = path.join(dir, "consumer")
+mkdirSync(consumer)
+writeFileSync(
+  path.join(consumer, "package.json"),
+  JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2)
+)
+run(consumer, "npm", [
+  "install",
+  "--no-audit",
+  "--no-fund",
+  "--prefer-offline",
+  tarball,
+  ...Object.entries(versions).map(([name, version]) => `${name}@${version}`)
+])
+
+const installed = JSON.parse(readFileSync(path.join(consumer, "node_modules/effect-task/package.json"), "utf8"))
+if (installed.name !== "effect-task") fail(`installed ${installed.name}`)
+
+// The README's program, run, plus a line that must not type-check: if the
+// declarations did not resolve, `TaskService` would be `any` and the
+// expected error would be missing, which tsc reports.
+const example = readFileSync(path.join(root, "docs/examples/readme-usage.ts"), "utf8")
+writeFileSync(
+  path.join(consumer, "main.ts"),
+  `${example}
+export const typesResolve = () =>
+  // @ts-expect-error the bound is a number
+  TaskService.layerBounded("8")
+
+await Effect.runPromise(program)
+console.log("consumer: the README program ran")
+`
+)
+
+const base = {
+  target: "ES2022",
+  lib: ["ES2023", "DOM"],
+  strict: true,
+  exactOptionalPropertyTypes: true,
+  types: ["node"],
+  // type-check the shipped declarations too (effect's and effect-task's)
+  skipLibCheck: false
+}
+const setups = {
+  nodenext: { module: "NodeNext", moduleResolution: "NodeNext" },
+  bundler: { module: "ESNext", moduleResolution: "Bundler" }
+}
+const tsc = path.join(consumer, "node_modules/typescript/bin/tsc")
+for (const [name, resolution] of Object.entries(setups)) {
+  const outDir = `out-${name}`
+  writeFileSync(
+    path.join(consumer, `tsconfig.${name}.json`),
+    JSON.stringify({ compilerOptions: { ...base, ...resolution, outDir }, files: ["main.ts"] }, null, 2)
+  )
+  run(consumer, process.execPath, [tsc, "-p", `tsconfig.${name}.json`])
+  const out = run(consumer, process.execPath, [path.join(outDir, "main.js")])
+  if (!out.includes("consumer: the README program ran")) fail(`the ${name} build did not finish the program`)
+}
+
+if (process.env["KEEP_PACK_DIR"] === undefined) rmSync(dir, { recursive: true, force: true })
+console.log(`check-pack: ${tarballs[0]} passes publint and builds and runs under nodenext and bundler`)
