@@ -46,7 +46,21 @@ import * as Option from "effect/Option"
 import { checkTask } from "./internal/arguments.ts"
 import type { Pool, Task, TaskOwner } from "./internal/pool.ts"
 import { State, taskSpan } from "./internal/pool.ts"
+import { registrationContext } from "./internal/quiescence.ts"
 import { poolOf, TaskService } from "./TaskService.ts"
+
+/**
+ * A key as a span attribute. `String(key)` throws for a null-prototype
+ * object or a throwing `toString`; a key that cannot be printed is shown as
+ * `[unprintable <type>]` instead of failing the run.
+ */
+const keyAttribute = (key: unknown): string => {
+  try {
+    return String(key)
+  } catch {
+    return `[unprintable ${typeof key}]`
+  }
+}
 
 /**
  * A per-key coalescer: at most one run per key, bursts collapse into one re-run.
@@ -209,7 +223,7 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
       pool.runStarted(task, parkedSince, now)
       const run = pool.traced(context)
         ? taskSpan(entry.body, task, {
-          "effect_task.coalescer.key": String(entry.key),
+          "effect_task.coalescer.key": keyAttribute(entry.key),
           "effect_task.coalescer.run": entry.runs,
           "effect_task.task.parked_ms": task.startedAt - parkedSince
         })
@@ -236,13 +250,14 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
       if (error !== undefined) return Effect.die(error)
       return Effect.withFiber((fiber) => {
         if (pool.closed) return Effect.void
+        const context = registrationContext(fiber)
         const entry = entries.get(key)
         if (entry === undefined) {
           const fresh: Entry = {
             key,
             name,
             body: body as Effect.Effect<unknown, unknown>,
-            context: fiber.context,
+            context,
             state: "parked",
             pending: false,
             task: undefined,
@@ -253,7 +268,7 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
         }
         entry.name = name
         entry.body = body as Effect.Effect<unknown, unknown>
-        entry.context = fiber.context
+        entry.context = context
         if (entry.state === "running") entry.pending = true
         else if (entry.task !== undefined) entry.task.name = name
         return Effect.void

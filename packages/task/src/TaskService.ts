@@ -43,6 +43,7 @@ import * as os from "node:os"
 import { checkTask, invalid, withWorkers } from "./internal/arguments.ts"
 import * as Metrics from "./internal/metrics.ts"
 import { Pool, State, stateName, type Task } from "./internal/pool.ts"
+import { registrationContext } from "./internal/quiescence.ts"
 
 /**
  * What `snapshot` reports for one registered task.
@@ -174,8 +175,13 @@ const yieldWith = <A, E, R>(
   pool: Pool,
   self: Effect.Effect<A, E, R>,
   quiescent: boolean
-): Effect.Effect<A, E, R> =>
-  Effect.withFiber((fiber) => {
+): Effect.Effect<A, E, R> => {
+  if (!Effect.isEffect(self)) {
+    return Effect.die(
+      invalid(quiescent ? "TaskService.yieldQuiescent" : "TaskService.yieldSlot", "self", self, "an Effect")
+    )
+  }
+  return Effect.withFiber((fiber) => {
     const task = pool.taskOf(fiber)
     if (task === undefined) return self // outside any task, or on a child fiber of a body
     const releaseSlot = task.holdsSlot && pool.bound !== Infinity
@@ -186,8 +192,16 @@ const yieldWith = <A, E, R>(
       if (releaseSlot) pool.releaseSlot(task)
       if (leaveCount) pool.uncount(task)
       pool.setState(task, leaveCount ? State.YieldedQuiescent : State.YieldedSlot)
+      // the region runs under the quiescence tracker's scheduler (see `internal/quiescence.ts`)
+      const region = leaveCount
+        ? Effect.provideService(
+          restore(self),
+          Scheduler.Scheduler,
+          pool.quiescence.schedulerFor(fiber.cache.scheduler)
+        )
+        : restore(self)
       const inner = Effect.ensuring(
-        restore(self),
+        region,
         Effect.sync(() => {
           // counted again as soon as `self` ends, before waiting for a slot
           if (leaveCount) pool.recount(task)
@@ -205,6 +219,7 @@ const yieldWith = <A, E, R>(
       })
     })
   })
+}
 
 const toInfo = (epoch: number) => (task: Task): TaskInfo => {
   const info = {
@@ -262,7 +277,7 @@ const makeWithBound = (bound: number, serviceName?: string): Effect.Effect<Shape
     const scheduler = yield* Scheduler.Scheduler
     const clock = yield* Clock.Clock
     const context = yield* Effect.context<never>()
-    const pool = new Pool(bound, scheduler.makeDispatcher(), scheduler.makeDispatcher(), clock)
+    const pool = new Pool(bound, scheduler.makeDispatcher(), clock)
     const unregister = Metrics.register(
       context,
       pool,
@@ -286,7 +301,7 @@ const makeWithBound = (bound: number, serviceName?: string): Effect.Effect<Shape
         const error = checkTask("TaskService.go", name, body)
         if (error !== undefined) return Effect.die(error)
         return Effect.withFiber((fiber) => {
-          pool.register(name, body as Effect.Effect<unknown, unknown>, fiber.context, undefined)
+          pool.register(name, body as Effect.Effect<unknown, unknown>, registrationContext(fiber), undefined)
           return Effect.void
         })
       },

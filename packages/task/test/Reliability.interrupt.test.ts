@@ -121,12 +121,12 @@ const checkStep = (env: Env, bound: number, where: string): Effect.Effect<void> 
  */
 const internals = Effect.promise(() =>
   import(/* @vite-ignore */ ["..", "src", "TaskService.ts"].join("/")) as Promise<
-    { readonly poolOf: WeakMap<object, { readonly quiescenceWaiters: Set<unknown> }> }
+    { readonly poolOf: WeakMap<object, { readonly quiescence: { readonly size: number } }> }
   >
 )
 
 const waitersLeft = (tasks: TaskServiceShape) =>
-  Effect.map(internals, ({ poolOf }) => poolOf.get(tasks)!.quiescenceWaiters.size)
+  Effect.map(internals, ({ poolOf }) => poolOf.get(tasks)!.quiescence.size)
 
 /**
  * Runs `scenario` once: uninterrupted (`k` undefined), or interrupted after `k`

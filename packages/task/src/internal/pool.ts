@@ -40,6 +40,7 @@ import * as Tracer from "effect/Tracer"
 import * as Bookkeeping from "./bookkeeping.ts"
 import { ServiceClock, type TimeSource } from "./clock.ts"
 import { DurationHistogram, type MetricSource } from "./metrics.ts"
+import { Quiescence } from "./quiescence.ts"
 import { type ParkedRecord, SlotQueue } from "./slotQueue.ts"
 
 /**
@@ -153,13 +154,11 @@ export class Task {
   }
 }
 
-interface QuiescenceWaiter {
-  readonly threshold: number
+interface DoneWaiter {
+  /** completes when `registered <= limit` */
+  readonly limit: number
   readonly resume: (effect: Effect.Effect<void>) => void
 }
-
-/** consecutive scheduler rounds without a decrement before an uncertain quiescence counts */
-const settleRounds = 3
 
 /** how many task starts / resumes one drain runs before it hands the thread back */
 const drainBudget = 2048
@@ -204,31 +203,27 @@ export class Pool implements MetricSource {
   private draining = false
   private drainScheduled = false
 
-  private readonly quiescenceWaiters = new Set<QuiescenceWaiter>()
-  private maxThreshold = -Infinity
-  /** a settle check is scheduled; `dirty`: a decrement happened after it was scheduled */
-  private settleArmed = false
-  private settleDirty = false
-  private settleRounds = 0
-
   /** waiters completed during the current step, resumed once the step is done */
   private wakeups: Array<(effect: Effect.Effect<void>) => void> = []
-  private readonly doneWaiters = new Set<(effect: Effect.Effect<void>) => void>()
+  /** `awaitQuiescence` waiters and the `yieldQuiescent` regions (see `quiescence.ts`) */
+  readonly quiescence: Quiescence = new Quiescence(
+    this,
+    (resume) => this.wakeups.push(resume),
+    () => this.flushWakeups()
+  )
+  private readonly doneWaiters = new Set<DoneWaiter>()
   private readonly subscribers = new Set<Queue.Queue<number, Cause.Done>>()
 
   private readonly dispatcher: Scheduler.SchedulerDispatcher
-  private readonly settleDispatcher: Scheduler.SchedulerDispatcher
   readonly clock: ServiceClock
 
   constructor(
     bound: number,
     dispatcher: Scheduler.SchedulerDispatcher,
-    settleDispatcher: Scheduler.SchedulerDispatcher,
     clock: TimeSource | ServiceClock
   ) {
     this.bound = bound
     this.dispatcher = dispatcher
-    this.settleDispatcher = settleDispatcher
     this.clock = clock instanceof ServiceClock ? clock : new ServiceClock(clock)
     // one key per pool, so that a body of another service's task is not mistaken for ours
     this.currentTask = Context.Reference<Task | undefined>(`effect-task/CurrentTask/${Pool.nextPoolId++}`, {
@@ -402,23 +397,28 @@ export class Pool implements MetricSource {
       task.stateSince = now
       this.runStarted(task, task.registeredAt, now)
     }
-    // `bindTask` is the new fiber's first step and runs inside `runForkWith`,
-    // before it returns: it picks the task up from `starting`.
-    this.starting = task
-    Effect.runForkWith(this.contextFor(task, task.context))(this.bindTask)
+    // `bindTask` finds its task through the context's marker. It usually
+    // runs inside `runForkWith`, before it returns; under a scheduler that
+    // yields before a fiber's first step it runs later, so the fiber is bound
+    // here too, whichever comes first.
+    const fiber = Effect.runForkWith(this.contextFor(task, task.context))(this.bindTask)
+    if (task.run.fiber === undefined) this.bind(task, fiber)
   }
 
-  private starting: Task | undefined = undefined
-
-  private readonly bindTask: Effect.Effect<unknown, unknown> = Effect.withFiber((fiber) => {
-    const task = this.starting!
-    this.starting = undefined
+  /**
+   * Links a started task's fiber and observes its exit. Called before the
+   * body's first step, so that the service's counters are final before any
+   * other observer (`Fiber.await`, `Fiber.interrupt`) of this fiber sees it end.
+   */
+  private bind(task: Task, fiber: Fiber.Fiber<unknown, unknown>): void {
     task.run!.fiber = fiber
     this.link(task)
-    // Observe the exit before the body runs, so that the service's counters
-    // are final before any other observer (`Fiber.await`, `Fiber.interrupt`)
-    // of this fiber sees it end.
     fiber.addObserver((exit) => this.onExit(task, exit))
+  }
+
+  private readonly bindTask: Effect.Effect<unknown, unknown> = Effect.withFiber((fiber) => {
+    const task = fiber.getRef(this.currentTask)!
+    if (task.run!.fiber === undefined) this.bind(task, fiber)
     const body = task.body!
     task.body = undefined
     if (task.owner !== undefined || !this.traced(task.context)) return body // coalescer runs open a span per run
@@ -503,27 +503,34 @@ export class Pool implements MetricSource {
   /**
    * Takes a slot for a started task: at once when one is free and nobody is
    * queued, otherwise at the back of the queue. Interruptible while queued.
+   *
+   * The check and the queueing are one step: both run inside the callback's
+   * registration, so no yield (the op budget, a time-slicing scheduler) can
+   * fall between them and strand the task behind a slot freed meanwhile.
    */
   acquireSlot(task: Task, waitingState: State = State.Requeued): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      if (task.holdsSlot) return Effect.void
+    return Effect.callback<void>((resume) => {
+      if (task.holdsSlot) return resume(Effect.void)
       if (this.hasFreeSlot()) {
         this.running++
         task.holdsSlot = true
-        return Effect.void
+        return resume(Effect.void)
       }
-      return Effect.callback<void>((resume) => {
-        task.run!.resume = resume
-        task.state = waitingState
-        task.stateSince = this.now()
-        this.queue.pushTask(task)
-        return Effect.sync(() => {
-          if (task.queued) {
-            this.queue.remove(task)
-            task.run!.resume = undefined
-          }
-        })
-      })
+      task.run!.resume = resume
+      task.state = waitingState
+      task.stateSince = this.now()
+      this.queue.pushTask(task)
+      return this.cancelAcquire(task)
+    })
+  }
+
+  /** What interrupting a queued `acquireSlot` does: leave the queue if still in it. */
+  private cancelAcquire(task: Task): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (task.queued) {
+        this.queue.remove(task)
+        task.run!.resume = undefined
+      }
     })
   }
 
@@ -535,64 +542,17 @@ export class Pool implements MetricSource {
   uncount(task: Task): void {
     task.counted = false
     this.active--
-    this.onDecrement()
+    this.publish()
+    this.quiescence.enter(task)
     this.flushWakeups()
   }
 
   /** The task is counted again (leaving `yieldQuiescent`). */
   recount(task: Task): void {
+    this.quiescence.leave(task)
     task.counted = true
     this.active++
     this.publish()
-  }
-
-  /**
-   * Called after every decrement of `active`.
-   *
-   * Hand-off rule: a task A may wake a task B that waits inside
-   * `yieldQuiescent` and then end; until B resumes, `active` is one too low.
-   * Such a window exists only while some task is uncounted
-   * (`registered > active`). A waiter whose threshold holds even if every
-   * uncounted task came back (`registered <= threshold`) completes at once;
-   * the others complete in `settle`, a few scheduler rounds after the last
-   * decrement, when every fiber woken before it has had its turn.
-   */
-  private onDecrement(): void {
-    this.publish()
-    if (this.registered > this.active) {
-      if (this.settleArmed) this.settleDirty = true
-      else this.armSettle()
-    }
-    if (this.registered <= this.maxThreshold) this.completeWaiters(this.registered)
-  }
-
-  private armSettle(): void {
-    this.settleArmed = true
-    this.settleDirty = false
-    this.settleRounds = settleRounds
-    this.settleDispatcher.scheduleTask(this.settle, 0)
-  }
-
-  /**
-   * Runs scheduler rounds after the last decrement until `settleRounds`
-   * consecutive rounds saw no decrement: every fiber woken before it has had
-   * its turn (and a couple more, for waits that yield again right after they
-   * wake), so a count that still satisfies a threshold is not a hand-off
-   * window.
-   */
-  private readonly settle = (): void => {
-    if (this.settleDirty) {
-      // a decrement happened after this check was scheduled: start over
-      this.settleDirty = false
-      this.settleRounds = settleRounds
-    }
-    if (--this.settleRounds > 0) {
-      this.settleDispatcher.scheduleTask(this.settle, 0)
-      return
-    }
-    this.settleArmed = false
-    if (this.active <= this.maxThreshold) this.completeWaiters(this.active)
-    this.flushWakeups()
   }
 
   /**
@@ -607,45 +567,33 @@ export class Pool implements MetricSource {
     for (let i = 0; i < wakeups.length; i++) wakeups[i]!(Effect.void)
   }
 
-  /** Completes every quiescence waiter whose threshold is at least `count`. */
-  private completeWaiters(count: number): void {
-    let max = -Infinity
-    for (const waiter of this.quiescenceWaiters) {
-      if (count <= waiter.threshold) {
-        this.quiescenceWaiters.delete(waiter)
-        this.wakeups.push(waiter.resume)
-      } else if (waiter.threshold > max) {
-        max = waiter.threshold
-      }
-    }
-    this.maxThreshold = max
-  }
-
+  /**
+   * Waits until `active <= threshold` under the hand-off rule (see
+   * `quiescence.ts`). The check and the registration are one step, inside
+   * the callback's registration.
+   */
   awaitQuiescence(threshold: number): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      if (threshold < 0) return Effect.never
-      if (this.registered <= threshold || (this.active <= threshold && !this.settleArmed)) return Effect.void
-      return Effect.callback<void>((resume) => {
-        const waiter: QuiescenceWaiter = { threshold, resume }
-        this.quiescenceWaiters.add(waiter)
-        if (threshold > this.maxThreshold) this.maxThreshold = threshold
-        return Effect.sync(() => {
-          this.quiescenceWaiters.delete(waiter)
-          if (this.quiescenceWaiters.size === 0) this.maxThreshold = -Infinity
-        })
+    if (threshold < 0) return Effect.never
+    return Effect.callback<void>((resume) => {
+      const waiter = this.quiescence.add(threshold, resume)
+      if (waiter === undefined) return
+      return Effect.sync(() => this.quiescence.remove(waiter))
+    })
+  }
+
+  /** Waits until `registered <= limit`; the check and the registration are one step. */
+  private awaitRegistered(limit: number): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      if (this.registered <= limit) return resume(Effect.void)
+      const waiter: DoneWaiter = { limit, resume }
+      this.doneWaiters.add(waiter)
+      return Effect.sync(() => {
+        this.doneWaiters.delete(waiter)
       })
     })
   }
 
-  readonly blockTillDone: Effect.Effect<void> = Effect.suspend(() => {
-    if (this.registered === 0) return Effect.void
-    return Effect.callback<void>((resume) => {
-      this.doneWaiters.add(resume)
-      return Effect.sync(() => {
-        this.doneWaiters.delete(resume)
-      })
-    })
-  })
+  readonly blockTillDone: Effect.Effect<void> = this.awaitRegistered(0)
 
   // ---------------------------------------------------------------------------
   // change subscribers
@@ -717,19 +665,28 @@ export class Pool implements MetricSource {
     this.registered--
     if (task.counted) {
       this.active--
-      this.onDecrement()
+      this.publish()
+    } else {
+      this.quiescence.leave(task) // ended inside `yieldQuiescent`
     }
+    this.quiescence.onDecrement()
     this.grantWaiting(now)
+    if (this.doneWaiters.size > 0) this.completeDoneWaiters()
     if (this.registered === 0) this.onIdle()
     this.flushWakeups()
   }
 
+  private completeDoneWaiters(): void {
+    for (const waiter of this.doneWaiters) {
+      if (this.registered <= waiter.limit) {
+        this.doneWaiters.delete(waiter)
+        this.wakeups.push(waiter.resume)
+      }
+    }
+  }
+
   private onIdle(): void {
     this.tracedContext = undefined // the span check's cache keeps no context of a finished task alive
-    if (this.doneWaiters.size > 0) {
-      for (const resume of this.doneWaiters) this.wakeups.push(resume)
-      this.doneWaiters.clear()
-    }
     if (this.closed) {
       for (const queue of this.subscribers) Queue.endUnsafe(queue)
       this.subscribers.clear()
@@ -745,9 +702,18 @@ export class Pool implements MetricSource {
     this.grantWaiting()
   }
 
-  /** Closes the pool: drops unstarted tasks and interrupts every task fiber. */
+  /**
+   * Closes the pool: drops unstarted tasks, interrupts every task fiber and
+   * waits for them to end.
+   *
+   * A task body that closes its own service's scope runs this on its own
+   * fiber, which cannot wait for itself: as `forkIn` does, it is left out of
+   * the wait and interrupted when the close returns to it (the interrupt is
+   * deferred while the finalizers run uninterruptibly).
+   */
   shutdown(): Effect.Effect<void> {
-    return Effect.suspend(() => {
+    return Effect.withFiber((caller) => {
+      const self = this.taskOf(caller)
       this.closed = true
       // tasks that never started: parked ones, and granted ones whose start is pending
       const removed = this.queue.removeAll((task) => task.fiber !== undefined)
@@ -765,13 +731,20 @@ export class Pool implements MetricSource {
       const draining = this.draining
       this.draining = true
       try {
-        for (let i = live.length - 1; i >= 0; i--) live[i]!.fiber!.interruptUnsafe()
+        for (let i = live.length - 1; i >= 0; i--) {
+          const task = live[i]!
+          if (task !== self) task.fiber!.interruptUnsafe()
+        }
       } finally {
         this.draining = draining
       }
       this.drain()
       if (this.registered === 0) this.onIdle()
-      return this.blockTillDone
+      if (self === undefined) return this.blockTillDone
+      return Effect.andThen(
+        this.awaitRegistered(1),
+        Effect.sync(() => caller.interruptUnsafe(caller.id))
+      )
     })
   }
 }

@@ -1,0 +1,310 @@
+/**
+ * Quiescence: when `awaitQuiescence(t)` may complete. This module owns the
+ * waiters, the scheduler that watches fibers inside `yieldQuiescent`, and the
+ * barrier that decides; the pool only reports its counts and decrements.
+ *
+ * **The rule** (CONTRACT.md, "Quiescence hand-off"): a waiter completes only
+ * at a moment when `active <= t` and no fiber inside `yieldQuiescent` is
+ * runnable — each has suspended on something other than its own yield, and
+ * every wake-up issued before the count last went down (or before the call),
+ * or issued by a fiber inside `yieldQuiescent`, has reached its fiber.
+ *
+ * **Counters** (the pool's, read through `Counts`):
+ * - `registered` = tasks registered and not finished
+ * - `active` = `registered` - `regions.size`
+ * - `regions` = tasks whose body is inside `yieldQuiescent` (uncounted)
+ * - `pending` = tasks scheduled through a `TrackedScheduler` and not yet run
+ * - `armed` = a barrier is scheduled; `dirty` = something happened since it
+ *   was armed (a decrement, a new waiter, a tracked fiber ran or scheduled)
+ *
+ * **Invariants** (after every step):
+ * - every waiter has `threshold >= 0` and `threshold < registered`
+ *   (a waiter with `threshold >= registered` is completed in the same step)
+ * - `maxThreshold` = the largest waiter threshold, `-Infinity` without waiters
+ * - `maxThreshold >= active` and `regions.size > 0` imply `armed`, or the last
+ *   barrier found an opaque region (see below) and no tracked fiber has run,
+ *   no decrement and no new waiter happened since
+ *
+ * **Why it is exact.** Inside `yieldQuiescent` the task's fiber runs under a
+ * `TrackedScheduler` (provided as `Scheduler` for the region, so forked
+ * children inherit it). Effect 4.1 consults the fiber's own scheduler at every
+ * operation (`shouldYield`) and for every yield (`yieldNow`, auto-yield), and
+ * a wake-up issued by a tracked fiber through its own dispatcher (`Latch.open`,
+ * a Semaphore release, `Queue.offer` to a queue it made) is a tracked task.
+ * So every step a tracked fiber takes is seen (`dirty`), and every task
+ * scheduled for one through its own dispatcher is counted (`pending`).
+ * What the tracker cannot see is a wake-up for a tracked fiber issued through
+ * somebody else's dispatcher (a counted task opening a `Latch`, a `Queue`
+ * made outside the region) or resumed inline (`Deferred`, promises, timers).
+ * Inline resumes run inside the waker's step, before its decrement. The
+ * others sit in a scheduler queue: the barrier runs on `setImmediate`, which
+ * comes after every microtask and every `setImmediate` queued before it, and
+ * Effect's `MixedScheduler` dispatchers run on exactly those, first in, first
+ * out. A barrier armed after the last decrement and after the waiter's call
+ * therefore runs after every such wake-up has reached its fiber; if that
+ * fiber then ran, it did so under the tracked scheduler, which marked the
+ * barrier `dirty`. The barrier completes waiters only when it finds nothing
+ * `dirty` and nothing `pending`: at that moment every fiber inside a region
+ * has suspended on something other than its own yield.
+ *
+ * **Where it cannot see, it waits.** A region whose fiber is, at the
+ * barrier, under another scheduler (one the user provided inside the yield)
+ * or under `PreventSchedulerYield` (its steps skip `shouldYield`) is opaque:
+ * the barrier counts that task as active, so a waiter it could affect waits
+ * until the task leaves the region, ends, or runs under the tracked scheduler
+ * again. Fibers forked inside a region under a scheduler of the user's own
+ * are not seen at all (docs/quiescence.md says so).
+ *
+ * **Gotchas**
+ * - The FIFO argument holds for Effect's own schedulers (`MixedScheduler`,
+ *   `TestClock`'s wrapper of it). An ambient scheduler that runs tasks out of
+ *   order or later than `setImmediate` can deliver an untracked wake-up
+ *   after the barrier; tracked ones are still counted by `pending`.
+ * - Busy-polling inside `yieldQuiescent` (a loop of `yieldNow` checking a
+ *   flag) is a runnable fiber: it holds quiescence off for as long as it polls.
+ * - Under churn the barrier starts over after every decrement, so a waiter
+ *   whose threshold is below `registered` completes at the first
+ *   `setImmediate` round in which nothing was decremented and no tracked
+ *   fiber ran.
+ *
+ * @internal
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as Scheduler from "effect/Scheduler"
+
+/** The pool's counters this module reads. @internal */
+export interface Counts {
+  readonly active: number
+  readonly registered: number
+}
+
+/** A region's task, as far as this module needs it. @internal */
+export interface RegionTask {
+  readonly fiber: Fiber.Fiber<unknown, unknown> | undefined
+}
+
+/** A waiting `awaitQuiescence` call. @internal */
+export interface Waiter {
+  readonly threshold: number
+  readonly resume: (effect: Effect.Effect<void>) => void
+}
+
+/**
+ * The scheduler of a `yieldQuiescent` region: delegates to the scheduler the
+ * region was entered with, and tells its `Quiescence` about every step and
+ * every scheduled task.
+ *
+ * @internal
+ */
+export class TrackedScheduler implements Scheduler.Scheduler {
+  readonly executionMode: "sync" | "async"
+  readonly inner: Scheduler.Scheduler
+  readonly quiescence: Quiescence
+  private dispatcher: TrackedDispatcher | undefined = undefined
+
+  constructor(inner: Scheduler.Scheduler, quiescence: Quiescence) {
+    this.inner = inner
+    this.quiescence = quiescence
+    this.executionMode = inner.executionMode
+  }
+
+  shouldYield(fiber: Fiber.Fiber<unknown, unknown>): boolean {
+    this.quiescence.onTrackedStep()
+    return this.inner.shouldYield(fiber)
+  }
+
+  /** One dispatcher for every tracked fiber of this scheduler: tasks keep their order. */
+  makeDispatcher(): Scheduler.SchedulerDispatcher {
+    return (this.dispatcher ??= new TrackedDispatcher(this.inner.makeDispatcher(), this.quiescence))
+  }
+}
+
+class TrackedDispatcher implements Scheduler.SchedulerDispatcher {
+  private readonly inner: Scheduler.SchedulerDispatcher
+  private readonly quiescence: Quiescence
+
+  constructor(inner: Scheduler.SchedulerDispatcher, quiescence: Quiescence) {
+    this.inner = inner
+    this.quiescence = quiescence
+  }
+
+  scheduleTask(task: () => void, priority: number): void {
+    const quiescence = this.quiescence
+    quiescence.pending++
+    quiescence.onTrackedStep()
+    this.inner.scheduleTask(() => {
+      quiescence.pending--
+      quiescence.onTrackedStep()
+      task()
+    }, priority)
+  }
+
+  flush(): void {
+    this.inner.flush()
+  }
+}
+
+/**
+ * `fiber`'s context as a task registered from it should inherit it: without
+ * the scheduler of a region the fiber may be in, since a task registered
+ * from inside `yieldQuiescent` is not part of that wait.
+ *
+ * @internal
+ */
+export const registrationContext = (fiber: Fiber.Fiber<unknown, unknown>): Context.Context<never> => {
+  const scheduler = fiber.cache.scheduler
+  return scheduler instanceof TrackedScheduler
+    ? Context.add(fiber.context, Scheduler.Scheduler, scheduler.inner)
+    : fiber.context
+}
+
+/** @internal */
+export class Quiescence {
+  /** tasks scheduled through a tracked dispatcher and not yet run */
+  pending = 0
+  private readonly waiters = new Set<Waiter>()
+  private maxThreshold = -Infinity
+  /** tasks inside `yieldQuiescent` */
+  private readonly regions = new Set<RegionTask>()
+  private armed = false
+  private dirty = false
+  private readonly schedulers = new WeakMap<Scheduler.Scheduler, TrackedScheduler>()
+  private readonly barrierDispatcher = new Scheduler.MixedScheduler("async").makeDispatcher()
+
+  private readonly counts: Counts
+  /** queues a completed waiter's resumption until the pool's step is consistent */
+  private readonly wake: (resume: (effect: Effect.Effect<void>) => void) => void
+  /** resumes the queued waiters (the barrier runs outside any pool step) */
+  private readonly flush: () => void
+
+  constructor(
+    counts: Counts,
+    wake: (resume: (effect: Effect.Effect<void>) => void) => void,
+    flush: () => void
+  ) {
+    this.counts = counts
+    this.wake = wake
+    this.flush = flush
+  }
+
+  /** The scheduler a region entered from `ambient` runs under. */
+  schedulerFor(ambient: Scheduler.Scheduler): TrackedScheduler {
+    if (ambient instanceof TrackedScheduler && ambient.quiescence === this) return ambient
+    let tracked = this.schedulers.get(ambient)
+    if (tracked === undefined) {
+      tracked = new TrackedScheduler(ambient, this)
+      this.schedulers.set(ambient, tracked)
+    }
+    return tracked
+  }
+
+  /** A task enters `yieldQuiescent`; the pool has already decremented `active`. */
+  enter(task: RegionTask): void {
+    this.regions.add(task)
+    this.onDecrement()
+  }
+
+  /** A task leaves `yieldQuiescent` (or ends inside it). */
+  leave(task: RegionTask): void {
+    this.regions.delete(task)
+  }
+
+  /**
+   * After every decrement of `active` or `registered`: waiters whose
+   * threshold holds even if every region came back complete now; the others
+   * need a barrier that starts after this decrement.
+   */
+  onDecrement(): void {
+    if (this.waiters.size === 0) return
+    const { active, registered } = this.counts
+    if (registered <= this.maxThreshold) this.complete(registered)
+    if (active > this.maxThreshold) return
+    if (this.regions.size === 0) this.complete(active)
+    else this.touch()
+  }
+
+  /** A tracked fiber took a step or scheduled a task. */
+  onTrackedStep(): void {
+    if (this.armed) this.dirty = true
+    else if (this.maxThreshold >= this.counts.active) this.arm()
+  }
+
+  /**
+   * Registers a waiter, or completes it at once where that is exact: the
+   * threshold holds even if every region came back, or nobody is in a region.
+   * Returns the waiter, or `undefined` when it completed.
+   */
+  add(threshold: number, resume: (effect: Effect.Effect<void>) => void): Waiter | undefined {
+    const { active, registered } = this.counts
+    if (registered <= threshold || (active <= threshold && this.regions.size === 0)) {
+      resume(Effect.void)
+      return undefined
+    }
+    const waiter: Waiter = { threshold, resume }
+    this.waiters.add(waiter)
+    if (threshold > this.maxThreshold) this.maxThreshold = threshold
+    if (active <= threshold) this.touch()
+    return waiter
+  }
+
+  remove(waiter: Waiter): void {
+    if (!this.waiters.delete(waiter)) return
+    if (this.waiters.size === 0) this.maxThreshold = -Infinity
+  }
+
+  get size(): number {
+    return this.waiters.size
+  }
+
+  /** Something the barrier must see happened: arm one, or make the armed one start over. */
+  private touch(): void {
+    if (this.armed) this.dirty = true
+    else this.arm()
+  }
+
+  private arm(): void {
+    this.armed = true
+    this.dirty = false
+    this.barrierDispatcher.scheduleTask(this.barrier, 0)
+  }
+
+  private readonly barrier = (): void => {
+    this.armed = false
+    if (this.waiters.size === 0) return
+    if (this.dirty || this.pending > 0) {
+      this.arm()
+      return
+    }
+    this.complete(this.counts.active + this.opaqueRegions())
+    this.flush()
+  }
+
+  /** Regions whose fiber the tracked scheduler cannot see now (see the module comment). */
+  private opaqueRegions(): number {
+    let opaque = 0
+    for (const task of this.regions) {
+      const fiber = task.fiber
+      if (fiber === undefined) continue
+      const cache = fiber.cache
+      if (!(cache.scheduler instanceof TrackedScheduler) || cache.preventYield) opaque++
+    }
+    return opaque
+  }
+
+  /** Completes every waiter whose threshold is at least `count`. */
+  private complete(count: number): void {
+    if (count > this.maxThreshold) return
+    let max = -Infinity
+    for (const waiter of this.waiters) {
+      if (count <= waiter.threshold) {
+        this.waiters.delete(waiter)
+        this.wake(waiter.resume)
+      } else if (waiter.threshold > max) {
+        max = waiter.threshold
+      }
+    }
+    this.maxThreshold = max
+  }
+}
