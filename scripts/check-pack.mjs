@@ -4,7 +4,9 @@
 //    temporary directory outside the workspace;
 // 2. runs publint on the tarball (warnings count as errors);
 // 3. installs the tarball into a fresh consumer project there, with `effect`,
-//    `typescript` and `@types/node` from the registry at pinned versions;
+//    `typescript` and `@types/node` from the registry at pinned versions, and
+//    checks that every relative import in the shipped `.d.ts` files is a
+//    `.js` path that ships;
 // 4. compiles the README's usage example (docs/examples/readme-usage.ts, which
 //    docs:check keeps equal to the README block) under `moduleResolution`
 //    `nodenext` and `bundler`, with the library's declarations type-checked,
@@ -12,7 +14,7 @@
 //
 // Any failure exits non-zero. Set KEEP_PACK_DIR=1 to keep the directory.
 import { spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -56,8 +58,31 @@ run(consumer, "npm", [
   ...Object.entries(versions).map(([name, version]) => `${name}@${version}`)
 ])
 
-const installed = JSON.parse(readFileSync(path.join(consumer, "node_modules/effect-task/package.json"), "utf8"))
+const installedDir = path.join(consumer, "node_modules/effect-task")
+const installed = JSON.parse(readFileSync(path.join(installedDir, "package.json"), "utf8"))
 if (installed.name !== "effect-task") fail(`installed ${installed.name}`)
+
+// Every relative specifier in the shipped declarations names a `.js` file
+// whose declarations ship next to it. (TypeScript 5+ also resolves `./X.ts`
+// to `./X.d.ts`, so the compiles below would not catch a `.ts` specifier;
+// older compilers and declaration tools reject it.)
+const declarations = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(dir, entry.name)
+    return entry.isDirectory() ? declarations(file) : entry.name.endsWith(".d.ts") ? [file] : []
+  })
+const relative = /(?:from|import|module)\s*\(?\s*(["'])(\.{1,2}\/[^"']*)\1/g
+let checked = 0
+for (const file of declarations(path.join(installedDir, "dist"))) {
+  for (const [, , specifier] of readFileSync(file, "utf8").matchAll(relative)) {
+    const where = `${path.relative(installedDir, file)} imports "${specifier}"`
+    if (!specifier.endsWith(".js")) fail(`${where}: not a .js path`)
+    const target = path.join(path.dirname(file), specifier.replace(/\.js$/, ".d.ts"))
+    if (!existsSync(target)) fail(`${where}: ${path.relative(installedDir, target)} is not in the package`)
+    checked++
+  }
+}
+if (checked === 0) fail("found no relative imports in the shipped declarations")
 
 // The README's program, run, plus a line that must not type-check: if the
 // declarations did not resolve, `TaskService` would be `any` and the
