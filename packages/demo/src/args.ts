@@ -6,8 +6,9 @@ import { parseArgs } from "node:util"
 
 export const usage = `Usage: pnpm demo [dir] [options]
 
-Reconciles every Kustomization / HelmRelease in the *.yaml / *.yml files under
-dir (default: the bundled fixtures) through effect-task, and prints a summary.
+Builds the Flux clusters of the GitOps repository in dir (default: the bundled
+fixtures) as Flux does — from each cluster's root Kustomizations — reconciles
+every Kustomization and HelmRelease through effect-task, and prints a summary.
 
 Options:
   --workers N          worker bound (default: the TaskService default; 0 = unbounded)
@@ -15,13 +16,16 @@ Options:
   --out DIR            where rendered files go (default: a fresh temp dir)
   --dep-timeout <t>    safety-net cap on dependency waits, e.g. 500ms or 10s (default 10s)
   --json               machine-readable summary on stdout
+  --all                list the ready objects too (terminal summary)
+  --strict             input problems make the exit status 1 as well
   --watch              keep running: re-render changed objects and their dependents (Ctrl-C to stop)
   --debounce <ms>      watch mode: quiet time before a burst of edits is processed (default 50ms)
   -h, --help           this text
 
-Exit status: 0 when every object is ready and the input has no problems,
-1 otherwise (the bundled fixtures are broken on purpose, so 1), 2 on bad usage
-or an unreadable dir.`
+Exit status: 0 when every object of every cluster is ready (input problems
+alone do not fail the run unless --strict), 1 otherwise (the bundled fixtures
+are broken on purpose, so 1), 2 on bad usage or an unreadable dir, 130 when
+interrupted (SIGINT, SIGTERM) outside watch mode. NO_COLOR turns colours off.`
 
 export interface CliOptions {
   readonly dir: string | undefined
@@ -31,6 +35,8 @@ export interface CliOptions {
   readonly depTimeoutMs: number | undefined
   readonly debounceMs: number
   readonly json: boolean
+  readonly all: boolean
+  readonly strict: boolean
   readonly watch: boolean
   readonly help: boolean
 }
@@ -77,6 +83,12 @@ export const parseCli = (argv: ReadonlyArray<string>): ParsedArgs => {
       }
     }
   }
+  if (values.out !== undefined && values.out.trim() === "") {
+    return { _tag: "Error", message: `--out: expected a directory, got ${JSON.stringify(values.out)}` }
+  }
+  if (positionals[0] !== undefined && positionals[0].trim() === "") {
+    return { _tag: "Error", message: `dir: expected a directory, got ${JSON.stringify(positionals[0])}` }
+  }
   const latencyMs = duration("latency", values.latency)
   const depTimeoutMs = duration("dep-timeout", values["dep-timeout"])
   const debounceMs = duration("debounce", values.debounce)
@@ -93,6 +105,8 @@ export const parseCli = (argv: ReadonlyArray<string>): ParsedArgs => {
       depTimeoutMs: depTimeoutMs as number | undefined,
       debounceMs: (debounceMs as number | undefined) ?? 50,
       json: values.json ?? false,
+      all: values.all ?? false,
+      strict: values.strict ?? false,
       watch: values.watch ?? false,
       help: values.help ?? false
     }
@@ -111,6 +125,8 @@ const parseWith = (argv: ReadonlyArray<string>) =>
       "dep-timeout": { type: "string" },
       debounce: { type: "string" },
       json: { type: "boolean" },
+      all: { type: "boolean" },
+      strict: { type: "boolean" },
       watch: { type: "boolean" },
       help: { type: "boolean", short: "h" }
     }

@@ -1,31 +1,36 @@
 /**
- * The demo's command line: `pnpm demo [dir] [options]` (see `args.ts`).
- * Exit status 0 when every object is ready, 1 otherwise, 2 on bad usage or an
- * unreadable dir.
+ * The demo's command line: `pnpm demo [dir] [options]` (see `args.ts`), run
+ * on `@effect/platform-node`'s `NodeRuntime.runMain`: SIGINT and SIGTERM
+ * interrupt the program, which then prints the summary of what was decided
+ * and removes its temp output dir. Exit status 0 when every object is ready,
+ * 1 otherwise, 2 on bad usage or an unreadable dir, 130 when interrupted
+ * (watch mode: from the final state).
  */
-import { Effect } from "effect"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Cause, Effect, Exit } from "effect"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseCli, usage } from "./args.ts"
-import type { DecidedBy, Problem, Summary } from "./model.ts"
-import { type Progress, reconcile, type Session, taskLayer } from "./reconcile.ts"
+import { errorMessage, OutDirUnwritable, type Problem, type Summary } from "./model.ts"
+import { type Progress, type Session, startSession, taskLayer } from "./reconcile.ts"
 import { printSnapshot, progressLine, summaryJson, summaryText, verdictLine } from "./report.ts"
-import { watch } from "./watch.ts"
+import { snapshotOnSignal, waitsOn, watch } from "./watch.ts"
 
 const out = (text: string) => Effect.sync(() => void process.stdout.write(text))
 const err = (text: string) => Effect.sync(() => void process.stderr.write(text))
 
-/** Completes on the first SIGINT (and stops listening). */
-const sigint = Effect.callback<void>((resume) => {
-  const handler = () => resume(Effect.void)
-  process.once("SIGINT", handler)
-  return Effect.sync(() => void process.off("SIGINT", handler))
-})
+const bundledDir = fileURLToPath(new URL("../fixtures/", import.meta.url))
+
+/** The exit status of an interrupted run, set by the program before it ends (watch mode: from the final state). */
+let interruptedCode = 130
 
 /** Redraws at most every 25 ms when the counts change, and every 100 ms anyway (for the clock). */
 const throttled = (draw: (p: Progress) => void) => {
   let last: { readonly key: string; readonly at: number } | undefined
   return (p: Progress): void => {
-    const key = `${p.registered}/${p.running}/${p.parked}/${p.waiting}/${p.done}/${p.failed}`
+    const key = `${p.registered}/${p.running}/${p.rendering}/${p.parked}/${p.waiting}/${p.done}/${p.failed}`
     const since = last === undefined ? Infinity : p.elapsedMs - last.at
     if (since >= 100 || (key !== last?.key && since >= 25)) {
       last = { key, at: p.elapsedMs }
@@ -33,6 +38,15 @@ const throttled = (draw: (p: Progress) => void) => {
     }
   }
 }
+
+/** A temp output dir, removed when the scope closes (however the program ends). */
+const tempOutDir = Effect.acquireRelease(
+  Effect.tryPromise({
+    try: () => fs.mkdtemp(path.join(os.tmpdir(), "effect-task-demo-")),
+    catch: (error) => new OutDirUnwritable({ dir: os.tmpdir(), message: errorMessage(error) })
+  }),
+  (dir) => Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
+)
 
 const program = Effect.gen(function*() {
   const parsed = parseCli(process.argv.slice(2))
@@ -45,74 +59,109 @@ const program = Effect.gen(function*() {
     yield* out(`${usage}\n`)
     return 0
   }
-  const dir = options.dir ?? fileURLToPath(new URL("../fixtures/", import.meta.url))
+  const dir = path.resolve(options.dir ?? bundledDir)
+  const bundled = path.relative(bundledDir, dir) === ""
   const live = process.stdout.isTTY === true && !options.json
-  const color = live
-  const clearLine = live ? "\r\x1b[K" : ""
-  const printSummary = (summary: Summary, pretty: boolean): string =>
-    options.json ? summaryJson(summary, pretty) + "\n" : `${clearLine}${summaryText(summary, { color })}\n`
-  const common = {
-    dir,
-    outDir: options.outDir,
-    workers: options.workers,
-    latencyMs: options.latencyMs,
-    depTimeoutMs: options.depTimeoutMs,
-    onProgress: live ? throttled((p) => void process.stdout.write(`\r${progressLine(p)}\x1b[K`)) : undefined
-  }
+  const color = live && (process.env["NO_COLOR"] ?? "") === ""
+  let progressShown = false
+  const clearLine = () => (live && progressShown ? "\r\x1b[K" : "")
+  const text = (summary: Summary) => summaryText(summary, { color, all: options.all, bundled })
+  const printSummary = (summary: Summary, pretty: boolean) =>
+    out(options.json ? summaryJson(summary, pretty) + "\n" : `${clearLine()}${text(summary)}\n`)
 
-  if (!options.watch) {
-    const summary = yield* reconcile(common)
-    yield* out(printSummary(summary, true))
-    return summary.ok ? 0 : 1
-  }
+  return yield* Effect.gen(function*() {
+    const outDir = options.outDir ?? (yield* tempOutDir)
+    let session: Session | undefined
+    const problems: { problems: ReadonlyArray<Problem> } = { problems: [] }
+    yield* snapshotOnSignal((tasks) => {
+      // on a line of its own, after the progress line
+      process.stderr.write(
+        `${live && progressShown ? "\n" : ""}${
+          printSnapshot(tasks, session === undefined ? () => [] : waitsOn(session.orchestrator), Date.now())
+        }`
+      )
+    })
+    const common = {
+      dir,
+      outDir,
+      outDirKept: options.outDir !== undefined,
+      workers: options.workers,
+      latencyMs: options.latencyMs,
+      depTimeoutMs: options.depTimeoutMs,
+      strict: options.strict,
+      onSession: (s: Session) => {
+        session = s
+      },
+      onProgress: live
+        ? throttled((p) => {
+          progressShown = true
+          process.stdout.write(`\r${progressLine(p)}\x1b[K`)
+        })
+        : undefined
+    }
+    /** On SIGINT / SIGTERM: the summary of what was decided so far. */
+    const onInterrupt = (watching: boolean) =>
+      Effect.suspend(() => {
+        if (session === undefined) return Effect.void
+        return Effect.flatMap(session.summarize("quiescence", problems.problems, !watching), (summary) => {
+          if (watching) interruptedCode = summary.ok ? 0 : 1
+          if (!watching) return printSummary(summary, true)
+          const t = summary.totals
+          return err(
+            `${clearLine()}stopped: ${t.ready} ready, ${t.failed} failed, ${t["missing-dependency"]} missing-dependency, `
+              + `${t.cycle} cycle, ${t.suspended} suspended\n`
+          )
+        })
+      })
 
-  // --watch: the initial summary, then one line per verdict of a re-render, until SIGINT
-  let current: { session: Session; state: () => { decidedBy: DecidedBy; problems: ReadonlyArray<Problem> } } | undefined
-  const watching = watch(
-    {
-      ...common,
-      debounceMs: options.debounceMs,
-      onVerdict: (event) => {
-        if (event.round > 0) process.stdout.write(verdictLine(event, { json: options.json, color }) + "\n")
-      }
-    },
-    {
-      onInitial: (summary) => {
-        process.stdout.write(printSummary(summary, false))
-        process.stderr.write(`watching ${summary.dir} for changes (Ctrl-C to stop)\n`)
-      },
-      onRescan: ({ affected, changed }) => {
-        if (!options.json) process.stdout.write(`changed: ${changed.join(", ")}; re-rendering ${affected.length}\n`)
-      },
-      onProblems: (problems) => {
-        for (const p of problems) {
-          process.stderr.write(`${p.file}${p.line === null ? "" : `:${p.line}`}: ${p.kind}: ${p.message}\n`)
+    if (!options.watch) {
+      const { summary } = yield* startSession(common).pipe(Effect.onInterrupt(() => onInterrupt(false)))
+      yield* printSummary(summary, true)
+      return summary.ok ? 0 : 1
+    }
+    // --watch: the initial summary, then one line per verdict of a re-render, until SIGINT / SIGTERM
+    return yield* watch(
+      {
+        ...common,
+        debounceMs: options.debounceMs,
+        onVerdict: (event) => {
+          if (event.round > 0) process.stdout.write(verdictLine(event, { json: options.json, color }) + "\n")
         }
       },
-      onError: (message) => void process.stderr.write(`demo: ${message}\n`),
-      onSnapshot: (tasks, waitsOn) => void process.stderr.write(printSnapshot(tasks, waitsOn, Date.now()))
-    },
-    (session, state) => {
-      current = { session, state }
-    }
-  ).pipe(Effect.scoped, Effect.provide(taskLayer(options.workers)))
-
-  // a failure of the initial load (unreadable dir) ends the race too, with exit status 2
-  yield* Effect.raceFirst(watching, sigint)
-  if (current === undefined) return 1
-  const state = current.state()
-  const final = yield* current.session.summarize(state.decidedBy, state.problems)
-  const t = final.totals
-  yield* err(
-    `${clearLine}stopped: ${t.ready} ready, ${t.failed} failed, ${t["missing-dependency"]} missing-dependency, `
-      + `${t.cycle} cycle\n`
-  )
-  return final.ok ? 0 : 1
+      {
+        onInitial: (s) =>
+          Effect.gen(function*() {
+            yield* printSummary(yield* s.summarize("quiescence", s.problems, false), false)
+            yield* err(`watching ${s.dir} for changes (Ctrl-C to stop)\n`)
+          }),
+        onRescan: ({ affected, changed }) => {
+          if (!options.json) {
+            process.stdout.write(
+              `changed: ${changed.map((k) => k.replace("\t", " ")).join(", ")}; re-rendering ${affected.length}\n`
+            )
+          }
+        },
+        onProblems: (list) => {
+          for (const p of list) {
+            process.stderr.write(`${path.relative(dir, p.file)}${p.line === null ? "" : `:${p.line}`}: ${p.kind}: ${p.message}\n`)
+          }
+        },
+        onError: (message) => void process.stderr.write(`demo: ${message}\n`)
+      },
+      problems
+    ).pipe(Effect.onInterrupt(() => onInterrupt(true)))
+  }).pipe(Effect.scoped, Effect.provide(taskLayer(options.workers)))
 }).pipe(
   Effect.catchTags({
-    DirUnreadable: (e) => Effect.as(err(`demo: cannot read ${e.dir}: ${e.message}\n`), 2),
-    OutDirUnwritable: (e) => Effect.as(err(`demo: cannot create output dir ${e.dir}: ${e.message}\n`), 2)
+    DirUnreadable: (e) => Effect.as(err(`demo: dir: cannot read ${e.dir}: ${e.message}\n`), 2),
+    OutDirUnwritable: (e) => Effect.as(err(`demo: --out: cannot create output dir ${e.dir}: ${e.message}\n`), 2)
   })
 )
 
-process.exitCode = await Effect.runPromise(program)
+NodeRuntime.runMain(program, {
+  teardown: (exit, onExit) => {
+    if (Exit.isSuccess(exit)) return onExit(exit.value as number)
+    if (Cause.hasInterruptsOnly(exit.cause)) return onExit(interruptedCode)
+    return onExit(1)
+  }
+})

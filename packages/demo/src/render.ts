@@ -1,47 +1,50 @@
 /**
- * Rendering one object: real I/O (read its source file again, write the
- * rendered document under the output directory) plus a simulated latency.
- * The orchestrator runs it inside `tasks.yieldSlot`.
+ * Rendering one object: a Kustomization's render writes the documents its
+ * path builds (namespaces and substitutions applied) to one file, a
+ * HelmRelease's its resolved spec; plus a simulated latency. The
+ * orchestrator runs it inside `tasks.yieldSlot`. Every name in the output
+ * path has been validated (DNS-1123) before; the path is checked to stay
+ * inside the output directory all the same.
  */
 import { Duration, Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { parseAllDocuments, stringify } from "yaml"
+import { stringify } from "yaml"
 import { errorMessage, type ObjectSpec, RenderFailed } from "./model.ts"
 
-/** Where the rendered document of `spec` goes. */
-export const outputPath = (outDir: string, spec: ObjectSpec): string =>
-  path.join(outDir, spec.namespace, `${spec.kind.toLowerCase()}-${spec.name}.yaml`)
+/** Where the rendered document of `spec` goes, relative to the output dir: `<cluster>/<namespace>/<kind>-<name>.yaml`. */
+export const outputPath = (spec: ObjectSpec): string =>
+  path.join(spec.cluster === "." ? "" : spec.cluster, spec.namespace, `${spec.kind.toLowerCase()}-${spec.name}.yaml`)
 
-const io = <A>(id: string, what: string, f: () => Promise<A>): Effect.Effect<A, RenderFailed> =>
-  Effect.tryPromise({ try: f, catch: (error) => new RenderFailed({ id, reason: `${what}: ${errorMessage(error)}` }) })
-
-/** The document of `spec` in the freshly read `text`, or `spec.value` when the file no longer has it there. */
-const currentValue = (spec: ObjectSpec, text: string): unknown => {
-  const doc = parseAllDocuments(text)[spec.docIndex]
-  if (doc === undefined || doc.errors.length > 0) return spec.value
-  const value: any = doc.toJS()
-  const sameObject = value?.kind === spec.kind && value?.metadata?.name === spec.name
-    && (value?.metadata?.namespace ?? "default") === spec.namespace
-  return sameObject ? value : spec.value
+/** The file's text: a comment naming the source, then the documents. */
+export const renderedText = (spec: ObjectSpec): string => {
+  const header = `# ${spec.id} (cluster ${spec.cluster}), rendered by the effect-task demo from ${spec.file}:${spec.line}\n`
+  if (spec.kind === "HelmRelease") return header + stringify(spec.value, { lineWidth: 0 })
+  if (spec.build === undefined) return `${header}# ${spec.sourceNote ?? "nothing to build"}\n`
+  return header + spec.build.map((doc) => stringify(doc, { lineWidth: 0 })).join("---\n")
 }
 
 /**
- * Renders `spec` into `outDir` and returns the written path. Fails with
- * `RenderFailed` when the object carries the fail-render annotation or the
- * I/O fails.
+ * Renders `spec` into `outDir` and returns the written path, relative to
+ * `outDir`. Fails with `RenderFailed` when the object carries the
+ * fail-render annotation, its path does not exist, or the I/O fails.
  */
 export const render = (spec: ObjectSpec, outDir: string, latencyMs: number): Effect.Effect<string, RenderFailed> =>
   Effect.gen(function*() {
-    const text = yield* io(spec.id, `reading ${spec.file}`, () => fs.readFile(spec.file, "utf8"))
-    const value = currentValue(spec, text)
     if (latencyMs > 0) yield* Effect.sleep(Duration.millis(latencyMs))
     if (spec.failRender !== undefined) return yield* new RenderFailed({ id: spec.id, reason: spec.failRender })
-    const target = outputPath(outDir, spec)
-    const body = `# rendered by the effect-task demo from ${spec.file}:${spec.line}\n${stringify(value)}`
-    yield* io(spec.id, `writing ${target}`, async () => {
-      await fs.mkdir(path.dirname(target), { recursive: true })
-      await fs.writeFile(target, body)
+    const relative = outputPath(spec)
+    const target = path.resolve(outDir, relative)
+    if (path.relative(outDir, target).startsWith("..") || path.isAbsolute(path.relative(outDir, target))) {
+      return yield* new RenderFailed({ id: spec.id, reason: `output path ${relative} is outside the output dir` })
+    }
+    const body = renderedText(spec)
+    yield* Effect.tryPromise({
+      try: async () => {
+        await fs.mkdir(path.dirname(target), { recursive: true })
+        await fs.writeFile(target, body)
+      },
+      catch: (error) => new RenderFailed({ id: spec.id, reason: `writing ${relative}: ${errorMessage(error)}` })
     })
-    return target
+    return relative
   })

@@ -1,18 +1,20 @@
 /**
- * Presenting a run: the live progress line, the summary table, the JSON
- * summary, and the one-line-per-verdict output of watch mode. Pure string
- * building; the caller writes.
+ * Presenting a run: the live progress line, the terminal summary (non-ready
+ * objects first, grouped by cluster and verdict; ready ones as a count unless
+ * `--all`; problems grouped by kind with the first few paths), the JSON
+ * summary, and watch mode's one line per verdict. Pure string building; the
+ * caller writes.
  */
 import type { TaskInfo } from "effect-task"
-import * as path from "node:path"
-import type { Problem, Status, Summary } from "./model.ts"
-import type { Progress, VerdictEvent } from "./reconcile.ts"
+import { type ObjectResult, type Status, statuses, type Summary } from "./model.ts"
+import type { Progress, VerdictEvent } from "./orchestrator.ts"
 
 const colors: Record<Status, string> = {
   ready: "\x1b[32m",
   failed: "\x1b[31m",
   "missing-dependency": "\x1b[33m",
-  cycle: "\x1b[35m"
+  cycle: "\x1b[35m",
+  suspended: "\x1b[36m"
 }
 const reset = "\x1b[0m"
 
@@ -23,60 +25,92 @@ const ms = (value: number | null): string => value === null ? "-" : value.toFixe
 
 /** The live progress line (no newline; the caller prefixes `\r` and clears the rest of the line). */
 export const progressLine = (p: Progress): string =>
-  `[${ms(p.elapsedMs).padStart(8)} ms] registered ${p.registered}  running ${p.running}  parked ${p.parked}  `
-  + `waiting ${p.waiting}  done ${p.done}  failed ${p.failed}  (${p.done + p.failed}/${p.total})`
+  `[${ms(p.elapsedMs).padStart(8)} ms] registered ${p.registered}  running ${p.running}  rendering ${p.rendering}  `
+  + `parked ${p.parked}  waiting ${p.waiting}  done ${p.done}  not ready ${p.failed}  (${p.done + p.failed}/${p.total})`
 
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, widths?: Array<number>) => {
-  const w = widths ?? header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: ReadonlyArray<string>) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(w[i]!))).join("  ")
-  return [line(header), ...rows.map(line)]
+export interface TextOptions {
+  readonly color: boolean
+  /** list the ready objects too */
+  readonly all: boolean
+  /** the run is on the bundled fixtures (their broken objects are on purpose) */
+  readonly bundled: boolean
+  /** how many paths to show per problem kind */
+  readonly problemPaths?: number
 }
 
-const location = (problem: Problem, base: string): string =>
-  `${path.relative(base, problem.file) || problem.file}${problem.line === null ? "" : `:${problem.line}`}${
-    problem.column === null ? "" : `:${problem.column}`
-  }`
+const totalsText = (totals: Readonly<Record<Status, number>>): string =>
+  statuses.filter((s) => s === "ready" || totals[s] > 0).map((s) => `${totals[s]} ${s}`).join(", ")
+
+const objectLine = (o: ObjectResult): string =>
+  `    ${o.id}${o.reason === null ? "" : `  ${o.reason}`}  (${o.file}:${o.line})`
 
 /** The human-readable summary. */
-export const summaryText = (summary: Summary, options: { readonly color: boolean }): string => {
+export const summaryText = (summary: Summary, options: TextOptions): string => {
   const lines: Array<string> = []
-  const rows = summary.objects.map((o) => [o.id, o.kind, o.status, ms(o.verdictMs), o.reason ?? ""])
-  const header = ["ID", "KIND", "STATUS", "VERDICT ms", "REASON"]
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const rendered = table(header, rows, widths)
-  lines.push(rendered[0]!)
-  summary.objects.forEach((o, i) => {
-    const row = rendered[i + 1]!
-    // colour the status cell only, keeping the alignment computed on plain text
-    const start = widths[0]! + 2 + widths[1]! + 2
+  const shown = options.problemPaths ?? 3
+  if (summary.objects.length === 0) {
     lines.push(
-      row.slice(0, start) + paint(o.status, row.slice(start, start + widths[2]!), options.color) +
-        row.slice(start + widths[2]!)
+      `Warning: no Flux Kustomization or HelmRelease found under ${summary.dir}`
+        + ` (${summary.skipped.documents} other document(s) read).`
     )
-  })
+  }
+  const clusters = summary.clusters.length > 0 ? summary.clusters.map((c) => c.cluster) : ["."]
+  for (const cluster of clusters) {
+    const own = summary.objects.filter((o) => o.cluster === cluster)
+    if (own.length === 0) continue
+    const info = summary.clusters.find((c) => c.cluster === cluster)
+    const t = info?.totals ?? Object.fromEntries(statuses.map((s) => [s, 0])) as Record<Status, number>
+    lines.push(`Cluster ${cluster}: ${own.length} objects — ${totalsText(t)}`)
+    for (const status of statuses) {
+      if (status === "ready" && !options.all) continue
+      const group = own.filter((o) => o.status === status)
+      if (group.length === 0) continue
+      lines.push(`  ${paint(status, status, options.color)} (${group.length})`)
+      for (const o of group) lines.push(objectLine(o))
+    }
+    if (!options.all && t.ready > 0) lines.push(`  ${paint("ready", "ready", options.color)}: ${t.ready} (--all lists them)`)
+  }
   if (summary.problems.length > 0) {
     lines.push("", `Input problems (${summary.problems.length}):`)
-    for (const p of summary.problems) lines.push(`  ${location(p, summary.dir)}  ${p.kind}: ${p.message}`)
+    const byKind = new Map<string, Array<(typeof summary.problems)[number]>>()
+    for (const p of summary.problems) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p])
+    for (const [kind, list] of byKind) {
+      lines.push(`  ${kind} (${list.length})`)
+      for (const p of list.slice(0, shown)) {
+        lines.push(`    ${p.file}${p.line === null ? "" : `:${p.line}`}${p.column === null ? "" : `:${p.column}`}  ${p.message}`)
+      }
+      if (list.length > shown) lines.push(`    … and ${list.length - shown} more (--json lists them all)`)
+    }
   }
-  const t = summary.totals
+  const s = summary.skipped
+  const skipped = [
+    s.documents > 0 ? `${s.documents} non-Flux document(s)` : "",
+    s.patches > 0 ? `${s.patches} patch document(s)` : "",
+    s.unreached.length > 0 ? `${s.unreached.length} Flux object(s) no cluster builds` : ""
+  ].filter((x) => x.length > 0)
   lines.push(
     "",
-    `${summary.objects.length} objects: ${t.ready} ready, ${t.failed} failed, ${
-      t["missing-dependency"]
-    } missing-dependency, `
-      + `${t.cycle} cycle — in ${summary.wallMs.toFixed(1)} ms with ${summary.workers ?? "unbounded"} workers, `
-      + `latency ${summary.latencyMs} ms`,
-    `Waits decided by ${summary.decidedBy}${
-      summary.decidedBy === "quiescence"
-        ? ` (dep-timeout cap of ${summary.depTimeoutMs} ms not needed)`
-        : ` (the ${summary.depTimeoutMs} ms dep-timeout cap fired)`
-    }.`,
-    `Rendered files: ${summary.outDir}`,
+    `${summary.objects.length} objects in ${summary.clusters.length} cluster(s)`
+      + `${summary.mode === "fallback" ? " (no root Kustomization builds from this dir: every Flux object as cluster .)" : ""}`
+      + `: ${totalsText(summary.totals)} — in ${summary.wallMs.toFixed(1)} ms with `
+      + `${summary.workers ?? "unbounded"} workers, latency ${summary.latencyMs} ms`
+  )
+  if (skipped.length > 0) lines.push(`Skipped: ${skipped.join(", ")}.`)
+  lines.push(
+    summary.interrupted
+      ? "Interrupted: the verdicts above are those decided before the signal."
+      : `Waits decided by ${summary.decidedBy}${
+        summary.decidedBy === "quiescence"
+          ? ` (dep-timeout cap of ${summary.depTimeoutMs} ms not needed)`
+          : ` (the ${summary.depTimeoutMs} ms dep-timeout cap fired)`
+      }.`,
+    summary.outDirKept ? `Rendered files: ${summary.outDir}` : "Rendered files were written to a temp dir, removed at exit (--out keeps them).",
     summary.ok
       ? "All objects are ready: exit status 0."
-      : "Not every object is ready" + (summary.problems.length > 0 ? " or the input has problems" : "")
-        + ": exit status 1. (The bundled fixtures contain a typo, a cycle and a failing render on purpose.)"
+      : summary.objects.length > 0 && summary.totals.ready === summary.objects.length && !summary.interrupted
+      ? "Every object is ready, but the input has problems and --strict is on: exit status 1."
+      : `Not every object is ready: exit status ${summary.interrupted ? 130 : 1}.`
+        + (options.bundled ? " (The bundled fixtures contain a typo, a cycle and a failing render on purpose.)" : "")
   )
   return lines.join("\n")
 }
@@ -92,17 +126,17 @@ export const verdictLine = (
 ): string =>
   options.json
     ? JSON.stringify({ event: "render", ...event })
-    : `[${ms(event.atMs).padStart(9)} ms] round ${event.round}  run #${event.run}  ${event.id}  `
+    : `[${ms(event.atMs).padStart(9)} ms] round ${event.round}  run #${event.run}  ${event.cluster}  ${event.id}  `
       + `${paint(event.status, event.status, options.color)}${event.reason === null ? "" : ` (${event.reason})`}`
       + `${event.durationMs === null ? "" : `  ${ms(event.durationMs)} ms`}`
 
 /**
- * The service's snapshot as a table (printed on SIGUSR2 in watch mode): one
- * line per registered task with its state, for how long, and what it waits on.
+ * The service's snapshot as a table (printed on SIGUSR2): one line per
+ * registered task with its state, for how long, and what it waits on.
  */
 export const printSnapshot = (
   tasks: ReadonlyArray<TaskInfo>,
-  waitsOn: (id: string) => ReadonlyArray<string>,
+  waitsOn: (key: string) => ReadonlyArray<string>,
   now: number
 ): string => {
   const lines = [`snapshot: ${tasks.length} registered task(s)`]

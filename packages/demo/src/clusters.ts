@@ -1,0 +1,235 @@
+/**
+ * From a read tree to the objects of each cluster, as Flux builds them, pure.
+ * A root is a Flux Kustomization that no other Kustomization of the tree
+ * builds; roots in the same directory form one cluster, named by that
+ * directory (relative to the given dir). From each root the build follows
+ * `spec.path` (see `sources.ts`, `kustomize.ts`), applies `spec.components`,
+ * `spec.patches`, `spec.targetNamespace` and the `postBuild` substitutions,
+ * and every Flux object the build yields is an object of the cluster; its
+ * Kustomizations are followed in turn. When no root builds from the tree,
+ * every Flux object of its files is one cluster `"."` (the fallback).
+ */
+import * as path from "node:path"
+import { fluxKind, identify } from "./flux.ts"
+import { applyKustomizeTransforms, type BuildContext, buildPath, patchFiles } from "./kustomize.ts"
+import type { Doc, Tree } from "./load.ts"
+import {
+  failRenderAnnotation,
+  isRecord,
+  type Kind,
+  objectKey,
+  type ObjectSpec,
+  type Problem,
+  type Skipped
+} from "./model.ts"
+import { artifactCopies, postBuildVars, type Source, sourceOf, variableSources } from "./sources.ts"
+import { substituteDisabled, substituteDocument, substituteText } from "./substitute.ts"
+import { type Resource, setNamespace } from "./transform.ts"
+
+/** What {@link buildClusters} found. */
+export interface ClusterBuild {
+  readonly mode: "clusters" | "fallback"
+  readonly clusters: ReadonlyArray<{ readonly cluster: string; readonly roots: ReadonlyArray<string> }>
+  /** sorted by cluster, then id */
+  readonly objects: ReadonlyArray<ObjectSpec>
+  readonly problems: ReadonlyArray<Problem>
+  readonly skipped: Skipped
+}
+
+const docKey = (d: { readonly file: string; readonly docIndex: number }) => `${d.file}#${d.docIndex}`
+
+const isInTree = (tree: Tree, target: string) => tree.docs.has(target) || tree.dirs.has(target)
+
+/** The documents a Kustomization builds: its path with components, patches, target namespace, substitutions. */
+const buildKustomization = (
+  ctx: BuildContext,
+  vars: ReturnType<typeof variableSources>,
+  source: Source & { readonly _tag: "Tree" },
+  value: Record<string, unknown>,
+  namespace: string,
+  unresolved: Map<string, ReadonlyArray<string>>
+): Array<Resource> => {
+  const spec = isRecord(value.spec) ? value.spec : {}
+  const components = (Array.isArray(spec.components) ? spec.components : [])
+    .filter((c): c is string => typeof c === "string")
+    .map((c) => path.resolve(source.target, c))
+  const resources = buildPath(ctx, source.target, components)
+  applyKustomizeTransforms(ctx, source.target, { patches: spec.patches }, resources)
+  if (typeof spec.targetNamespace === "string" && spec.targetNamespace.length > 0) {
+    setNamespace(resources.filter((r) => r.value.kind !== "Namespace"), spec.targetNamespace)
+  }
+  const variables = postBuildVars(vars, value, namespace)
+  for (const r of resources) {
+    const before = isRecord(r.value.metadata) ? r.value.metadata : {}
+    const names = [before.name, before.namespace].filter((s): s is string => typeof s === "string")
+    const result = substituteDocument(r.value, variables)
+    if (result.value !== undefined) r.value = result.value
+    // a variable in a name that nothing sets: Flux would apply an empty string (or the literal text)
+    const left = names.flatMap((s) =>
+      variables.size === 0 || substituteDisabled(r.value)
+        ? [...s.matchAll(/\$\{([_a-zA-Z][_a-zA-Z0-9]*)\}/g)].map((x) => x[1]!)
+        : substituteText(s, variables).unresolved
+    )
+    if (left.length > 0) unresolved.set(docKey(r), left)
+  }
+  return resources
+}
+
+interface Pending {
+  readonly kind: Kind
+  readonly value: Record<string, unknown>
+  readonly doc: { readonly file: string; readonly line: number; readonly docIndex: number }
+  /** the Kustomization whose build yielded it (`undefined` for a root) */
+  readonly parent: string | undefined
+}
+
+/** Builds every cluster of `tree`. */
+export const buildClusters = (tree: Tree): ClusterBuild => {
+  const problems: Array<Problem> = []
+  const ctx: BuildContext = { tree, problems }
+  const patches = patchFiles(tree)
+  const artifacts = artifactCopies(tree)
+  const vars = variableSources(tree)
+  const flux: Array<Doc & { readonly kind: Kind }> = []
+  let documents = 0
+  let patchDocs = 0
+  for (const [file, docs] of tree.docs) {
+    for (const doc of docs) {
+      const kind = fluxKind(doc.value)
+      if (patches.has(file)) patchDocs++
+      else if (kind === undefined) documents++
+      else flux.push({ ...doc, kind })
+    }
+  }
+
+  // roots: Kustomizations no other Kustomization builds (raw builds, without substitutions)
+  const builtBy = new Map<string, Set<string>>()
+  const resolves = new Set<string>()
+  for (const k of flux) {
+    if (k.kind !== "Kustomization") continue
+    const source = sourceOf(tree, artifacts, k.value as Record<string, unknown>, k.file)
+    if (source._tag !== "Tree" || !isInTree(tree, source.target)) continue
+    resolves.add(docKey(k))
+    const quiet: BuildContext = { tree, problems: [] }
+    for (const r of buildPath(quiet, source.target)) {
+      const set = builtBy.get(docKey(r)) ?? new Set()
+      set.add(docKey(k))
+      builtBy.set(docKey(r), set)
+    }
+  }
+  const roots = flux.filter((k) =>
+    k.kind === "Kustomization" && [...(builtBy.get(docKey(k)) ?? [])].every((by) => by === docKey(k))
+  )
+  const fallback = !roots.some((r) => resolves.has(docKey(r)))
+
+  const objects: Array<ObjectSpec> = []
+  const reached = new Set<string>()
+  const clusters: Array<{ cluster: string; roots: Array<string> }> = []
+  const problemSeen = new Set<string>()
+  const problem = (p: Problem) => {
+    const key = `${p.kind}|${p.file}|${p.line}|${p.message}`
+    if (!problemSeen.has(key)) problems.push(p), problemSeen.add(key)
+  }
+
+  const groups = new Map<string, Array<Pending>>()
+  if (fallback) {
+    groups.set(".", flux.map((d) => ({ kind: d.kind, value: d.value as Record<string, unknown>, doc: d, parent: undefined })))
+  } else {
+    for (const r of roots) {
+      const cluster = path.relative(tree.root, path.dirname(r.file)) || "."
+      const list = groups.get(cluster) ?? []
+      list.push({ kind: r.kind, value: structuredClone(r.value) as Record<string, unknown>, doc: r, parent: undefined })
+      groups.set(cluster, list)
+    }
+  }
+
+  for (const [cluster, pending] of [...groups].toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const seen = new Map<string, { readonly doc: string; readonly file: string; readonly line: number }>()
+    const rootIds: Array<string> = []
+    const unresolved = new Map<string, ReadonlyArray<string>>()
+    const queue = [...pending]
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+      const identity = identify(item.kind, item.value)
+      const where = { file: item.doc.file, line: item.doc.line, column: null }
+      const left = unresolved.get(docKey(item.doc))
+      if (left !== undefined && left.length > 0) {
+        problem({
+          kind: "unresolved-variable",
+          ...where,
+          message: `${item.kind} name has an unresolved variable \${${left[0]}}; skipped`
+        })
+        continue
+      }
+      if (identity._tag === "Invalid") {
+        problem({ kind: identity.problem, ...where, message: `${identity.message}; skipped` })
+        continue
+      }
+      const first = seen.get(identity.id)
+      if (first !== undefined) {
+        // a root built by itself (flux-system building its own directory) is not a duplicate
+        if (first.doc === docKey(item.doc) && item.parent === objectKey(cluster, identity.id)) continue
+        problem({
+          kind: "duplicate-id",
+          ...where,
+          message: `duplicate id ${identity.id} in cluster ${cluster} (first defined in `
+            + `${path.relative(tree.root, first.file)}:${first.line}); skipped`
+        })
+        continue
+      }
+      seen.set(identity.id, { doc: docKey(item.doc), file: item.doc.file, line: item.doc.line })
+      reached.add(docKey(item.doc))
+      if (item.parent === undefined && !fallback) rootIds.push(identity.id)
+      const key = objectKey(cluster, identity.id)
+      const m = isRecord(item.value.metadata) ? item.value.metadata : {}
+      const annotations = isRecord(m.annotations) ? m.annotations : {}
+      const annotated = annotations[failRenderAnnotation]
+      let failRender = annotated === undefined || annotated === null ? undefined : String(annotated)
+      let build: ReadonlyArray<unknown> | undefined
+      let sourceNote: string | undefined
+      if (item.kind === "Kustomization" && !fallback) {
+        const source = sourceOf(tree, artifacts, item.value, item.doc.file)
+        if (source._tag === "External") sourceNote = source.note
+        else if (!isInTree(tree, source.target)) {
+          failRender ??= `spec.path ${path.relative(tree.root, source.target)} does not exist`
+        } else {
+          const resources = buildKustomization(ctx, vars, source, item.value, identity.namespace, unresolved)
+          build = resources.map((r) => r.value)
+          for (const r of resources) {
+            const kind = fluxKind(r.value)
+            if (kind !== undefined) queue.push({ kind, value: r.value, doc: r, parent: key })
+          }
+        }
+      }
+      objects.push({
+        key,
+        cluster,
+        id: identity.id,
+        kind: identity.kind,
+        name: identity.name,
+        namespace: identity.namespace,
+        dependsOn: identity.dependsOn,
+        suspended: identity.suspended,
+        file: item.doc.file,
+        line: item.doc.line,
+        failRender,
+        value: item.value,
+        build,
+        sourceNote
+      })
+    }
+    clusters.push({ cluster, roots: rootIds.toSorted() })
+  }
+
+  const unreached = flux.filter((d) => !reached.has(docKey(d))).map((d) => {
+    const m = isRecord(d.value) && isRecord(d.value.metadata) ? d.value.metadata : {}
+    return { id: `${d.kind}/${String(m.namespace ?? "-")}/${String(m.name ?? "-")}`, file: d.file }
+  })
+  objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  return {
+    mode: fallback ? "fallback" : "clusters",
+    clusters,
+    objects,
+    problems,
+    skipped: { documents, patches: patchDocs, unreached }
+  }
+}
