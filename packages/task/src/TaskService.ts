@@ -145,8 +145,12 @@ export interface Shape {
 export interface Options {
   /**
    * A name for this service, added as the attribute `effect_task.service` to
-   * its metrics so that several services in one registry stay apart. Without
-   * it the metrics carry no attributes.
+   * its metrics so that several services in one registry stay apart. Services
+   * without a name (their series carry no attributes) and services of the
+   * same name count together in one registry: gauges add up, counters and
+   * histograms add the final values of closed services to those of running
+   * ones. Use a fixed set of names: each is a set of series for as long as
+   * the registry exists.
    */
   readonly name?: string | undefined
   /**
@@ -278,12 +282,10 @@ const makeWithBound = (bound: number, serviceName?: string): Effect.Effect<Shape
     const clock = yield* Clock.Clock
     const context = yield* Effect.context<never>()
     const pool = new Pool(bound, scheduler.makeDispatcher(), clock)
-    const unregister = Metrics.register(
-      context,
-      pool,
-      serviceName === undefined ? undefined : { "effect_task.service": serviceName }
-    )
-    yield* Effect.addFinalizer(() => Effect.ensuring(pool.shutdown(), Effect.sync(unregister)))
+    // The series outlive the service: closing folds its final values into
+    // them and leaves them registered, for an exporter's last flush.
+    const retireMetrics = Metrics.register(context, pool, serviceName)
+    yield* Effect.addFinalizer(() => Effect.ensuring(pool.shutdown(), Effect.sync(retireMetrics)))
 
     const activeCount = Effect.sync(() => pool.active)
     const failures = Effect.sync(() => pool.failures)
@@ -417,8 +419,17 @@ export class TaskService extends Context.Service<TaskService, Shape>()("effect-t
    * the service's counters when read: per task the service adds two counter
    * increments and two histogram observations to its own counting, and no
    * Effect metric is updated on the hot path. Durations are read from `Clock`
-   * like `TaskInfo`'s times. A service made with a `name` (see `make`) adds
-   * the attribute `effect_task.service`.
+   * like `TaskInfo`'s times. A service with a `name` (`make`, `layerWith`,
+   * `layerBounded(workers, { name })`) adds the attribute
+   * `effect_task.service`; services of one name (or without one) in one
+   * registry share their series and count together.
+   *
+   * **Gotchas**
+   *
+   * The series outlive the service: when it closes, its final values stay
+   * in them (counters and histograms keep counting across services, gauges
+   * drop to what is still running) so that an exporter's last flush after
+   * shutdown still reports them.
    *
    * @example
    * ```ts
@@ -463,6 +474,39 @@ export class TaskService extends Context.Service<TaskService, Shape>()("effect-t
   )
 
   /**
+   * The service with options: `name` for its metrics, and `workers` (default
+   * `os.availableParallelism() * 4`, the bound of {@link TaskService.layer}).
+   *
+   * **Details**
+   *
+   * `TaskService.layerWith({ name })` is `TaskService.layer` with a name;
+   * `workers` follows the rules of {@link TaskService.layerBounded}. Same as
+   * `Layer.effect(TaskService, TaskService.make(options))`.
+   *
+   * @example
+   * ```ts
+   * import { TaskService } from "effect-task"
+   *
+   * const Renders = TaskService.layerWith({ name: "renders" })
+   * const Fetches = TaskService.layerWith({ name: "fetches", workers: 64 })
+   * ```
+   *
+   * @since 0.1.0
+   * @category layers
+   */
+  static readonly layerWith = (options: Options): Layer.Layer<TaskService> =>
+    Layer.effect(
+      TaskService,
+      Effect.suspend(() =>
+        withWorkers(
+          "TaskService.layerWith",
+          options.workers === undefined ? defaultWorkers() : options.workers,
+          (bound) => makeWithBound(bound, options.name)
+        )
+      )
+    )
+
+  /**
    * The service with at most `workers` bodies running at once.
    *
    * **Details**
@@ -470,6 +514,7 @@ export class TaskService extends Context.Service<TaskService, Shape>()("effect-t
    * `workers <= 0` or `Infinity` means unbounded. `NaN`, a positive
    * non-integer or a non-number fails to build with a defect
    * (`IllegalArgumentError`) whose message names the argument and the value.
+   * `options.name` names the service in its metrics (see `TaskServiceOptions`).
    *
    * @example
    * ```ts
@@ -481,15 +526,22 @@ export class TaskService extends Context.Service<TaskService, Shape>()("effect-t
    *   yield* tasks.go("job", Effect.log("hi"))
    *   yield* tasks.blockTillDone
    * }).pipe(Effect.provide(TaskService.layerBounded(4)))
+   *
+   * const Renders = TaskService.layerBounded(4, { name: "renders" })
    * ```
    *
    * @since 0.1.0
    * @category layers
    */
-  static readonly layerBounded = (workers: number): Layer.Layer<TaskService> =>
+  static readonly layerBounded = (
+    workers: number,
+    options?: { readonly name?: string | undefined }
+  ): Layer.Layer<TaskService> =>
     Layer.effect(
       TaskService,
-      Effect.suspend(() => withWorkers("TaskService.layerBounded", workers, (bound) => makeWithBound(bound)))
+      Effect.suspend(() =>
+        withWorkers("TaskService.layerBounded", workers, (bound) => makeWithBound(bound, options?.name))
+      )
     )
 
   /**

@@ -67,8 +67,13 @@ describe("metrics", () => {
           yield* Effect.yieldNow
         }).pipe(Effect.provide(TaskService.layerBounded(1)))
       ).pipe(Effect.provideService(Metric.MetricRegistry, registry))
-      // the series are removed with the service
-      assert.strictEqual(registry.size, 0)
+      // the series stay registered with their final values after shutdown
+      const value = <S>(metric: Metric.Metric<any, S>) =>
+        Metric.value(metric).pipe(Effect.provideService(Metric.MetricRegistry, registry))
+      assert.strictEqual(registry.size, 10)
+      assert.strictEqual((yield* value(TaskService.metrics.interrupted)).count, 2)
+      assert.strictEqual((yield* value(TaskService.metrics.started)).count, 1)
+      assert.strictEqual((yield* value(TaskService.metrics.registered)).value, 0)
     }))
 
   it.effect("a named service tags its series with effect_task.service", () =>

@@ -6,9 +6,31 @@
  * an update on the hot path is an integer increment and a reader gets the
  * current value through the ordinary `Metric.value` / `Metric.snapshot` APIs.
  *
+ * **Series per registry and name, not per service.** Services built in one
+ * registry with the same name (or both without one) share one set of series,
+ * an `Aggregate`:
+ *
+ * - gauges read the sum over the services of that name still running;
+ * - counters and histograms read the totals of the running services plus
+ *   the final values of the closed ones, folded into the aggregate when a
+ *   service closes (`retire`). They never go back, across service lifetimes.
+ *
+ * A closing service does not remove its series: they stay registered, with
+ * their final values, as long as the registry exists. An exporter that
+ * flushes after the service shut down (the documented layering: the service
+ * layer is provided inside the exporter's) therefore exports every series'
+ * final values. A closed service's pool is dropped from the aggregate once
+ * its totals are folded in, so memory per registry is bounded by the number of
+ * distinct names, however many services come and go: name services from a
+ * fixed set (a name per request would make a series per request). Aggregates
+ * are keyed weakly by the registry's `Map`; they go away with it.
+ *
+ * Two unnamed services in one registry thus count together instead of
+ * overwriting each other; give them names to tell them apart.
+ *
  * @internal
  */
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Metric from "effect/Metric"
 
 /** Boundaries, in seconds, of the duration histograms. @internal */
@@ -94,6 +116,19 @@ export class DurationHistogram {
     this.runLength = 0
   }
 
+  /** Adds every observation of `other` to this histogram (`other` is unchanged). */
+  add(other: DurationHistogram): void {
+    this.fold()
+    other.fold()
+    const n = other.folded
+    if (n === 0) return
+    for (let i = 0; i < this.counts.length; i++) this.counts[i]! += other.counts[i]!
+    this.folded += n
+    this.sumMillis += other.sumMillis
+    if (other.minMillis < this.minMillis) this.minMillis = other.minMillis
+    if (other.maxMillis > this.maxMillis) this.maxMillis = other.maxMillis
+  }
+
   /** Observations so far. */
   get count(): number {
     return this.folded + this.runLength
@@ -172,38 +207,110 @@ export const definitions = {
   })
 }
 
+/** The aggregate of the services of one name in one registry. */
+class Aggregate {
+  readonly live = new Set<MetricSource>()
+  started = 0
+  succeeded = 0
+  failures = 0
+  interrupted = 0
+  readonly parkedTime = new DurationHistogram()
+  readonly runningTime = new DurationHistogram()
+
+  gauge(read: (source: MetricSource) => number): { value: number } {
+    let value = 0
+    for (const source of this.live) value += read(source)
+    return { value }
+  }
+
+  counter(retired: number, read: (source: MetricSource) => number): { count: number; incremental: true } {
+    let count = retired
+    for (const source of this.live) count += read(source)
+    return { count, incremental: true }
+  }
+
+  histogram(retired: DurationHistogram, read: (source: MetricSource) => DurationHistogram): Metric.HistogramState {
+    if (this.live.size === 0) return retired.state()
+    const combined = new DurationHistogram()
+    combined.add(retired)
+    for (const source of this.live) combined.add(read(source))
+    return combined.state()
+  }
+
+  /** Folds a closing service's final values in and drops it. */
+  retire(source: MetricSource): void {
+    if (!this.live.delete(source)) return
+    this.started += source.started
+    this.succeeded += source.succeeded
+    this.failures += source.failures
+    this.interrupted += source.interrupted
+    this.parkedTime.add(source.parkedTime)
+    this.runningTime.add(source.runningTime)
+  }
+}
+
+/** Per registry (weakly), per name (`""` for services without one). */
+const aggregates = new WeakMap<Metric.MetricRegistry, Map<string, Aggregate>>()
+
+/** The key of the series of `name` in the registry; the attribute value. */
+const serviceAttribute = "effect_task.service"
+
 /**
- * Registers the pull-based series in the registry of `context`; returns their
- * removal.
+ * Adds a service's counters to the series of its name in the registry of
+ * `context` (registering them, or registering them again if something removed
+ * them); returns its retirement, which folds the service's final values into
+ * the series and leaves them registered.
  *
  * @internal
  */
 export const register = (
   context: Context.Context<never>,
   source: MetricSource,
-  attributes: Metric.Metric.Attributes | undefined
+  name: string | undefined
 ): () => void => {
-  const registrations: Array<Metric.Registration> = []
+  const registry = Context.get(context, Metric.MetricRegistry)
+  let byName = aggregates.get(registry)
+  if (byName === undefined) {
+    byName = new Map()
+    aggregates.set(registry, byName)
+  }
+  const key = name ?? ""
+  let aggregate = byName.get(key)
+  if (aggregate === undefined) {
+    aggregate = new Aggregate()
+    byName.set(key, aggregate)
+  }
+  const a = aggregate
+  a.live.add(source)
+  // Registering replaces a series of the same identity with hooks that read
+  // the same aggregate: harmless when it is already there, and it brings the
+  // series back if something (a test, `Metric.remove`) removed it meanwhile.
+  const attributes = name === undefined ? undefined : { [serviceAttribute]: name }
   const add = <Input, State>(metric: Metric.Metric<Input, State>, get: () => State) => {
-    registrations.push(
-      Metric.registerUnsafe(attributes === undefined ? metric : Metric.withAttributes(metric, attributes), context, {
-        get,
-        update: () => {},
-        modify: () => {}
-      })
-    )
+    Metric.registerUnsafe(attributes === undefined ? metric : Metric.withAttributes(metric, attributes), context, {
+      get,
+      update: () => {},
+      modify: () => {}
+    })
   }
-  add(definitions.registered, () => ({ value: source.registered }))
-  add(definitions.running, () => ({ value: source.running }))
-  add(definitions.parked, () => ({ value: source.parked }))
-  add(definitions.yielded, () => ({ value: source.yielded }))
-  add(definitions.started, () => ({ count: source.started, incremental: true }))
-  add(definitions.succeeded, () => ({ count: source.succeeded, incremental: true }))
-  add(definitions.failed, () => ({ count: source.failures, incremental: true }))
-  add(definitions.interrupted, () => ({ count: source.interrupted, incremental: true }))
-  add(definitions.parkedDuration, () => source.parkedTime.state())
-  add(definitions.runningDuration, () => source.runningTime.state())
-  return () => {
-    for (const registration of registrations) registration.remove()
-  }
+  add(definitions.registered, () => a.gauge((s) => s.registered))
+  add(definitions.running, () => a.gauge((s) => s.running))
+  add(definitions.parked, () => a.gauge((s) => s.parked))
+  add(definitions.yielded, () => a.gauge((s) => s.yielded))
+  add(definitions.started, () => a.counter(a.started, (s) => s.started))
+  add(definitions.succeeded, () => a.counter(a.succeeded, (s) => s.succeeded))
+  add(definitions.failed, () => a.counter(a.failures, (s) => s.failures))
+  add(definitions.interrupted, () => a.counter(a.interrupted, (s) => s.interrupted))
+  add(definitions.parkedDuration, () => a.histogram(a.parkedTime, (s) => s.parkedTime))
+  add(definitions.runningDuration, () => a.histogram(a.runningTime, (s) => s.runningTime))
+  return () => a.retire(source)
 }
+
+/**
+ * For tests: how many services of `name` are still counted live in the
+ * registry of `context` (closed ones must have been dropped).
+ *
+ * @internal
+ */
+export const liveServices = (context: Context.Context<never>, name: string | undefined): number =>
+  aggregates.get(Context.get(context, Metric.MetricRegistry))?.get(name ?? "")?.live.size ?? 0
