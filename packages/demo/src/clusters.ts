@@ -47,6 +47,7 @@ const buildKustomization = (
   source: Source & { readonly _tag: "Tree" },
   value: Record<string, unknown>,
   namespace: string,
+  near: string,
   unresolved: Map<string, ReadonlyArray<string>>
 ): Array<Resource> => {
   const spec = isRecord(value.spec) ? value.spec : {}
@@ -58,7 +59,7 @@ const buildKustomization = (
   if (typeof spec.targetNamespace === "string" && spec.targetNamespace.length > 0) {
     setNamespace(resources.filter((r) => r.value.kind !== "Namespace"), spec.targetNamespace)
   }
-  const variables = postBuildVars(vars, value, namespace)
+  const variables = postBuildVars(vars, value, namespace, near)
   for (const r of resources) {
     const before = isRecord(r.value.metadata) ? r.value.metadata : {}
     const names = [before.name, before.namespace].filter((s): s is string => typeof s === "string")
@@ -132,9 +133,9 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
   }
 
   const groups = new Map<string, Array<Pending>>()
-  if (fallback) {
+  if (fallback && flux.length > 0) {
     groups.set(".", flux.map((d) => ({ kind: d.kind, value: d.value as Record<string, unknown>, doc: d, parent: undefined })))
-  } else {
+  } else if (!fallback) {
     for (const r of roots) {
       const cluster = path.relative(tree.root, path.dirname(r.file)) || "."
       const list = groups.get(cluster) ?? []
@@ -144,12 +145,14 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
   }
 
   for (const [cluster, pending] of [...groups].toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const clusterDir = path.join(tree.root, cluster)
     const seen = new Map<string, { readonly doc: string; readonly file: string; readonly line: number }>()
     const rootIds: Array<string> = []
     const unresolved = new Map<string, ReadonlyArray<string>>()
     const queue = [...pending]
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
       const identity = identify(item.kind, item.value)
+      reached.add(docKey(item.doc))
       const where = { file: item.doc.file, line: item.doc.line, column: null }
       const left = unresolved.get(docKey(item.doc))
       if (left !== undefined && left.length > 0) {
@@ -177,7 +180,6 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
         continue
       }
       seen.set(identity.id, { doc: docKey(item.doc), file: item.doc.file, line: item.doc.line })
-      reached.add(docKey(item.doc))
       if (item.parent === undefined && !fallback) rootIds.push(identity.id)
       const key = objectKey(cluster, identity.id)
       const m = isRecord(item.value.metadata) ? item.value.metadata : {}
@@ -192,7 +194,7 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
         else if (!isInTree(tree, source.target)) {
           failRender ??= `spec.path ${path.relative(tree.root, source.target)} does not exist`
         } else {
-          const resources = buildKustomization(ctx, vars, source, item.value, identity.namespace, unresolved)
+          const resources = buildKustomization(ctx, vars, source, item.value, identity.namespace, clusterDir, unresolved)
           build = resources.map((r) => r.value)
           for (const r of resources) {
             const kind = fluxKind(r.value)

@@ -15,7 +15,15 @@ import { fileURLToPath } from "node:url"
 import { parseCli, usage } from "./args.ts"
 import { errorMessage, OutDirUnwritable, type Problem, type Summary } from "./model.ts"
 import { type Progress, type Session, startSession, taskLayer } from "./reconcile.ts"
-import { printSnapshot, progressLine, summaryJson, summaryText, verdictLine } from "./report.ts"
+import {
+  emptyWarning,
+  printSnapshot,
+  progressLine,
+  summaryJson,
+  summaryText,
+  useColor,
+  verdictLine
+} from "./report.ts"
 import { snapshotOnSignal, waitsOn, watch } from "./watch.ts"
 
 const out = (text: string) => Effect.sync(() => void process.stdout.write(text))
@@ -62,12 +70,17 @@ const program = Effect.gen(function*() {
   const dir = path.resolve(options.dir ?? bundledDir)
   const bundled = path.relative(bundledDir, dir) === ""
   const live = process.stdout.isTTY === true && !options.json
-  const color = live && (process.env["NO_COLOR"] ?? "") === ""
+  const color = useColor(live, process.env)
   let progressShown = false
   const clearLine = () => (live && progressShown ? "\r\x1b[K" : "")
   const text = (summary: Summary) => summaryText(summary, { color, all: options.all, bundled })
   const printSummary = (summary: Summary, pretty: boolean) =>
-    out(options.json ? summaryJson(summary, pretty) + "\n" : `${clearLine()}${text(summary)}\n`)
+    Effect.andThen(
+      out(options.json ? summaryJson(summary, pretty) + "\n" : `${clearLine()}${text(summary)}\n`),
+      options.json && summary.objects.length === 0 && !summary.interrupted
+        ? err(`demo: ${emptyWarning(summary)}\n`)
+        : Effect.void
+    )
 
   return yield* Effect.gen(function*() {
     const outDir = options.outDir ?? (yield* tempOutDir)

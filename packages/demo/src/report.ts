@@ -28,6 +28,15 @@ export const progressLine = (p: Progress): string =>
   `[${ms(p.elapsedMs).padStart(8)} ms] registered ${p.registered}  running ${p.running}  rendering ${p.rendering}  `
   + `parked ${p.parked}  waiting ${p.waiting}  done ${p.done}  not ready ${p.failed}  (${p.done + p.failed}/${p.total})`
 
+/** The warning for a dir without Flux objects (also printed on stderr with `--json`). */
+export const emptyWarning = (summary: Summary): string =>
+  `Warning: no Flux Kustomization or HelmRelease found under ${summary.dir}`
+  + ` (${summary.skipped.documents} other document(s) read, ${summary.problems.length} problem(s)).`
+
+/** Colours only on a terminal, and never when `NO_COLOR` is set to a non-empty value (no-color.org). */
+export const useColor = (isTTY: boolean, env: Readonly<Record<string, string | undefined>>): boolean =>
+  isTTY && (env["NO_COLOR"] ?? "") === ""
+
 export interface TextOptions {
   readonly color: boolean
   /** list the ready objects too */
@@ -48,12 +57,7 @@ const objectLine = (o: ObjectResult): string =>
 export const summaryText = (summary: Summary, options: TextOptions): string => {
   const lines: Array<string> = []
   const shown = options.problemPaths ?? 3
-  if (summary.objects.length === 0) {
-    lines.push(
-      `Warning: no Flux Kustomization or HelmRelease found under ${summary.dir}`
-        + ` (${summary.skipped.documents} other document(s) read).`
-    )
-  }
+  if (summary.objects.length === 0 && !summary.interrupted) lines.push(emptyWarning(summary))
   const clusters = summary.clusters.length > 0 ? summary.clusters.map((c) => c.cluster) : ["."]
   for (const cluster of clusters) {
     const own = summary.objects.filter((o) => o.cluster === cluster)
@@ -107,6 +111,8 @@ export const summaryText = (summary: Summary, options: TextOptions): string => {
     summary.outDirKept ? `Rendered files: ${summary.outDir}` : "Rendered files were written to a temp dir, removed at exit (--out keeps them).",
     summary.ok
       ? "All objects are ready: exit status 0."
+      : summary.objects.length === 0 && !summary.interrupted
+      ? "Nothing to reconcile: exit status 1."
       : summary.objects.length > 0 && summary.totals.ready === summary.objects.length && !summary.interrupted
       ? "Every object is ready, but the input has problems and --strict is on: exit status 1."
       : `Not every object is ready: exit status ${summary.interrupted ? 130 : 1}.`

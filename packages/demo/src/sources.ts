@@ -112,8 +112,14 @@ export const sourceOf = (
 /** ConfigMaps and Secrets of the tree by name (for `substituteFrom`), with their data decoded. */
 export const variableSources = (
   tree: Tree
-): ReadonlyMap<string, ReadonlyArray<{ kind: string; namespace: string | undefined; data: Map<string, string> }>> => {
-  const out = new Map<string, Array<{ kind: string; namespace: string | undefined; data: Map<string, string> }>>()
+): ReadonlyMap<
+  string,
+  ReadonlyArray<{ kind: string; namespace: string | undefined; file: string; data: Map<string, string> }>
+> => {
+  const out = new Map<
+    string,
+    Array<{ kind: string; namespace: string | undefined; file: string; data: Map<string, string> }>
+  >()
   for (const docs of tree.docs.values()) {
     for (const doc of docs) {
       const v = doc.value
@@ -128,7 +134,7 @@ export const variableSources = (
       }
       if (isRecord(v.stringData)) for (const [k, d] of Object.entries(v.stringData)) data.set(k, String(d))
       const list = out.get(name) ?? []
-      list.push({ kind: v.kind, namespace: nonEmptyString(v.metadata.namespace), data })
+      list.push({ kind: v.kind, namespace: nonEmptyString(v.metadata.namespace), file: doc.file, data })
       out.set(name, list)
     }
   }
@@ -138,22 +144,26 @@ export const variableSources = (
 /**
  * The `postBuild` variables of a Kustomization in `namespace`: its
  * `substituteFrom` sources found in the tree, in order, then `substitute`
- * (which wins). Newlines are dropped from values, as Flux does. A source
+ * (which wins). Of several sources of one name, the one in the
+ * Kustomization's namespace nearest to `near` (the cluster's directory) is
+ * taken. Newlines are dropped from values, as Flux does. A source
  * that is not in the tree (made at run time, e.g. by an ExternalSecret)
  * contributes nothing.
  */
 export const postBuildVars = (
   sources: ReturnType<typeof variableSources>,
   value: Record<string, unknown>,
-  namespace: string
+  namespace: string,
+  near: string
 ): Map<string, string> => {
   const spec = isRecord(value.spec) ? value.spec : {}
   const postBuild = isRecord(spec.postBuild) ? spec.postBuild : {}
   const vars = new Map<string, string>()
   for (const ref of Array.isArray(postBuild.substituteFrom) ? postBuild.substituteFrom : []) {
     if (!isRecord(ref) || typeof ref.name !== "string") continue
-    const candidates = (sources.get(ref.name) ?? []).filter((s) => s.kind === ref.kind)
-    const found = candidates.find((s) => s.namespace === namespace) ?? candidates.find((s) => s.namespace === undefined)
+    const found = (sources.get(ref.name) ?? [])
+      .filter((s) => s.kind === ref.kind && (s.namespace === namespace || s.namespace === undefined))
+      .toSorted((a, b) => shared(b.file, near) - shared(a.file, near))[0]
     for (const [k, v] of found?.data ?? []) vars.set(k, v.replaceAll("\n", ""))
   }
   if (isRecord(postBuild.substitute)) {
