@@ -104,3 +104,20 @@ export const registerChain = (
     yield* tasks.go("link 0", Effect.andThen(links[0]!.fire, done))
     return { finished: () => finished, size: links.length + 1 }
   })
+
+/** mulberry32: a small, fast, seedable generator. */
+export const random = (seed: number) => {
+  let a = seed >>> 0
+  const next = (): number => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  return {
+    next,
+    int: (n: number): number => Math.floor(next() * n),
+    pick: <A>(items: ReadonlyArray<A>): A => items[Math.floor(next() * items.length)]!
+  }
+}

@@ -18,25 +18,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TaskService } from "effect-task"
-import { continuations, type Link, type LinkKind, linkKinds } from "./Quiescence.helpers.ts"
+import { continuations, type Link, type LinkKind, linkKinds, random } from "./Quiescence.helpers.ts"
 import { ticks } from "./TaskService.helpers.ts"
-
-/** mulberry32: a small, fast, seedable generator. */
-export const random = (seed: number) => {
-  let a = seed >>> 0
-  const next = (): number => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return {
-    next,
-    int: (n: number): number => Math.floor(next() * n),
-    pick: <A>(items: ReadonlyArray<A>): A => items[Math.floor(next() * items.length)]!
-  }
-}
 
 const kinds = Object.keys(linkKinds) as Array<LinkKind>
 const continuationList = [

@@ -11,7 +11,13 @@
  *   queue early (interruption): it is marked (`task.queued = false`) and
  *   skipped when it reaches the head.
  *
- * Invariant: `size` = records + `Task` entries with `queued === true`.
+ * Invariants:
+ * - `size` = records + `Task` entries with `queued === true`
+ * - `used` (ring entries between head and tail, skipped ones included)
+ *   `< capacity`; the capacity is a power of two `>= minCapacity`
+ * - memory follows the backlog: the ring doubles when full and halves when
+ *   `used < capacity / 8`, so a drained backlog of a million tasks does not
+ *   keep its arrays for the service's lifetime (copying stays O(1) amortised)
  *
  * @internal
  */
@@ -31,15 +37,17 @@ export interface ParkedRecord {
 /** A ring of `n` empty slots. */
 const slots = <A>(n: number): Array<A> => Array.from({ length: n }) as Array<A>
 
+const minCapacity = 16
+
 /** @internal */
 export class SlotQueue {
   /** `undefined` marks a `Task` entry (kept in `bodies`) */
-  private names: Array<string | undefined> = slots(16)
-  private bodies: Array<Effect.Effect<unknown, unknown> | Task | undefined> = slots(16)
-  private contexts: Array<Context.Context<never> | undefined> = slots(16)
-  private ids: Array<number> = slots(16)
-  private times: Array<number> = slots(16)
-  private mask = 15
+  private names: Array<string | undefined> = slots(minCapacity)
+  private bodies: Array<Effect.Effect<unknown, unknown> | Task | undefined> = slots(minCapacity)
+  private contexts: Array<Context.Context<never> | undefined> = slots(minCapacity)
+  private ids: Array<number> = slots(minCapacity)
+  private times: Array<number> = slots(minCapacity)
+  private mask = minCapacity - 1
   private head = 0
   private tail = 0
   /** live entries */
@@ -90,6 +98,9 @@ export class SlotQueue {
       this.bodies[i] = undefined
       this.contexts[i] = undefined
       this.head = (i + 1) & this.mask
+      if (this.mask >= minCapacity && ((this.tail - this.head) & this.mask) * 8 < this.mask + 1) {
+        this.resize((this.mask + 1) / 2)
+      }
       if (name === undefined) {
         const task = body as Task
         if (!task.queued) continue // removed early
@@ -137,12 +148,12 @@ export class SlotQueue {
     const tasks: Array<Task> = []
     const kept: Array<Task> = []
     this.forEach((record) => records.push(record), (task) => (keep(task) ? kept : tasks).push(task))
-    this.names = slots(16)
-    this.bodies = slots(16)
-    this.contexts = slots(16)
-    this.ids = slots(16)
-    this.times = slots(16)
-    this.mask = 15
+    this.names = slots(minCapacity)
+    this.bodies = slots(minCapacity)
+    this.contexts = slots(minCapacity)
+    this.ids = slots(minCapacity)
+    this.times = slots(minCapacity)
+    this.mask = minCapacity - 1
     this.head = this.tail = this.size = 0
     for (const task of tasks) task.queued = false
     for (const task of kept) this.pushTask(task)
@@ -154,15 +165,20 @@ export class SlotQueue {
     const i = this.tail
     const next = (i + 1) & this.mask
     if (next === this.head) {
-      this.grow()
+      this.resize((this.mask + 1) * 2)
       return this.slot()
     }
     this.tail = next
     return i
   }
 
-  private grow(): void {
-    const capacity = (this.mask + 1) * 2
+  /** The ring's length (a power of two); `used` is always below it. */
+  get capacity(): number {
+    return this.mask + 1
+  }
+
+  /** Moves the live part of the ring, in order, into arrays of `capacity` slots. */
+  private resize(capacity: number): void {
     const names: Array<string | undefined> = slots(capacity)
     const bodies: Array<Effect.Effect<unknown, unknown> | Task | undefined> = slots(capacity)
     const contexts: Array<Context.Context<never> | undefined> = slots(capacity)
