@@ -35,6 +35,8 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
@@ -107,6 +109,48 @@ export interface Shape {
    * a worker slot is free.
    */
   go<A, E, R>(name: string, body: Effect.Effect<A, E, R>): Effect.Effect<void, never, R>
+  /**
+   * Registers a task exactly as `go` does and waits for its exit: returns the
+   * body's value or fails with its cause.
+   *
+   * **When to use**
+   *
+   * When the caller needs the task's result (p-limit's `limit(fn)`), while the
+   * work still counts in `activeCount`, waits for a worker slot in the same
+   * FIFO as `go` and is shut down with the service.
+   *
+   * **Details**
+   *
+   * The task is counted, bounded and first come, first served like a `go`
+   * task, and inherits the caller's context and span. A failure (typed
+   * error or defect) adds one to `failures` but is not logged by the service:
+   * the caller has it. Interrupting the caller interrupts the task (a parked
+   * one is dropped) and waits for it to end; a task interrupted by the
+   * service's shutdown interrupts its caller. After shutdown the caller is
+   * interrupted at once and nothing is registered.
+   *
+   * **Gotchas**
+   *
+   * - A task body that calls `run` holds its own worker slot while it waits:
+   *   on a full bounded service that can deadlock. Wait inside
+   *   `yieldSlot` (or `yieldQuiescent`, for a dependency wait).
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { TaskService } from "effect-task"
+   *
+   * const program = Effect.gen(function*() {
+   *   const tasks = yield* TaskService
+   *   const size = yield* tasks.run("measure", Effect.succeed(42))
+   *   console.log(size) // 42
+   * }).pipe(Effect.provide(TaskService.layerBounded(4)))
+   * ```
+   *
+   * @since 0.2.0
+   * @category combinators
+   */
+  run<A, E, R>(name: string, body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
   /** Registered tasks that have not finished, parked ones included, minus those inside `yieldQuiescent`. */
   readonly activeCount: Effect.Effect<number>
   /** Tasks (and coalescer runs) that ended with a typed failure or a defect. */
@@ -305,6 +349,30 @@ const makeWithBound = (bound: number, serviceName?: string): Effect.Effect<Shape
         return Effect.withFiber((fiber) => {
           pool.register(name, body as Effect.Effect<unknown, unknown>, registrationContext(fiber), undefined)
           return Effect.void
+        })
+      },
+      run<A, E, R>(name: string, body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+        const error = checkTask("TaskService.run", name, body)
+        if (error !== undefined) return Effect.die(error)
+        return Effect.withFiber((fiber) => {
+          const registeredFrom = registrationContext(fiber)
+          // The registration and the exit hook are one step, inside the
+          // callback's registration: the exit cannot be missed.
+          return Effect.callback<A, E, R>((resume) => {
+            const task = pool.register(
+              name,
+              body as Effect.Effect<unknown, unknown>,
+              registeredFrom,
+              undefined,
+              (exit) => resume(exit as Exit.Exit<A, E>)
+            )
+            if (task === undefined) return resume(Effect.interrupt) // shut down: nothing registered
+            return Effect.suspend(() => {
+              // the caller is interrupted: drop the task if it has not started, else interrupt it and wait
+              if (pool.dropUnstarted(task)) return Effect.void
+              return Fiber.interrupt(task.fiber!)
+            })
+          })
         })
       },
       activeCount,

@@ -126,6 +126,13 @@ export class Task {
   stateSince: number
   /** set when the task starts */
   run: TaskRun | undefined = undefined
+  /**
+   * `TaskService.run`: receives the task's exit once the step that finished
+   * the task is consistent (queued with the other wake-ups). A task with a
+   * hook is a plain task in every other way, except that its failure is
+   * counted but not logged (its caller gets the cause).
+   */
+  exitHook: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined = undefined
 
   constructor(
     id: number,
@@ -281,12 +288,18 @@ export class Pool implements MetricSource {
   // registration and start
   // ---------------------------------------------------------------------------
 
-  /** Registers a task; returns it, or `undefined` when the pool is closed. */
+  /**
+   * Registers a task; returns it, or `undefined` when the pool is closed (or,
+   * for a plain task without `exitHook`, when it parks as a record).
+   * `exitHook` (`TaskService.run`) makes a parked task wait as a `Task` entry,
+   * so that its caller can drop it (`dropUnstarted`).
+   */
   register(
     name: string,
     body: Effect.Effect<unknown, unknown>,
     context: Context.Context<never>,
-    owner: TaskOwner | undefined
+    owner: TaskOwner | undefined,
+    exitHook?: (exit: Exit.Exit<unknown, unknown>) => void
   ): Task | undefined {
     if (this.closed) return undefined
     const now = this.now()
@@ -296,18 +309,37 @@ export class Pool implements MetricSource {
     this.publish()
     if (this.hasFreeSlot()) {
       const task = new Task(id, name, body, context, owner, now)
+      task.exitHook = exitHook
       this.grant(task, now)
       this.scheduleDrain()
       return task
     }
-    if (owner === undefined) {
+    if (owner === undefined && exitHook === undefined) {
       // a plain task waits as a record; its Task is made when it gets a slot
       this.queue.pushRecord(id, name, body, context, now)
       return undefined
     }
     const task = new Task(id, name, body, context, owner, now)
+    task.exitHook = exitHook
     this.queue.pushTask(task)
     return task
+  }
+
+  /**
+   * Drops a registered task whose fiber has not started (parked as a `Task`
+   * entry, or granted and waiting in `ready`): it leaves the queue, gives
+   * back a slot it was granted and is finished as interrupted, as shutdown
+   * drops unstarted tasks. Returns `false`, doing nothing, when its fiber has
+   * started (the caller interrupts the fiber) and `true` otherwise (also when
+   * it had already finished). Used by `TaskService.run` (its caller is
+   * interrupted) and `Coalescer.cancel`.
+   */
+  dropUnstarted(task: Task): boolean {
+    if (task.state === State.Done) return true
+    if (task.fiber !== undefined) return false
+    this.interrupted++
+    this.finish(task, Exit.interrupt())
+    return true
   }
 
   private readonly materialize = (record: ParkedRecord): Task =>
@@ -639,7 +671,8 @@ export class Pool implements MetricSource {
       this.interrupted++ // a coalescer task interrupted between runs
     }
     if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
-      this.recordFailure(task.name, task.context, exit.cause)
+      if (task.exitHook === undefined) this.recordFailure(task.name, task.context, exit.cause)
+      else this.failures++ // `run`: counted, not logged; the caller gets the cause
     }
     this.finish(task, exit, now)
     // Bodies that completed synchronously inside `drain` already run inside
@@ -671,6 +704,12 @@ export class Pool implements MetricSource {
     }
     this.quiescence.onDecrement()
     this.grantWaiting(now)
+    if (task.exitHook !== undefined) {
+      // `run`'s caller resumes with the flush below, once the counts are final
+      const hook = task.exitHook
+      task.exitHook = undefined
+      this.wakeups.push(() => hook(exit))
+    }
     if (this.doneWaiters.size > 0) this.completeDoneWaiters()
     if (this.registered === 0) this.onIdle()
     this.flushWakeups()
