@@ -9,6 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
 import type { BodyKind } from "./bodies.ts"
 import { type BookkeepingConfig, measureBookkeeping } from "./bookkeeping.ts"
 import { renderDocs } from "./docs.ts"
@@ -26,9 +27,30 @@ import {
   targetsTable
 } from "./report.ts"
 
-const args = new Set(process.argv.slice(2))
-const quick = args.has("--quick")
-faults.dropOne = args.has("--inject-failure")
+/** The flags, parsed strictly: an unknown flag or a stray argument exits 2 with one line naming it. */
+const usage =
+  "usage: main.js [--quick] [--inject-failure] [--render-docs] [--bookkeeping [--kinds=sync,hop,promise-hop,timer]]"
+const flags = (() => {
+  try {
+    return parseArgs({
+      args: process.argv.slice(2),
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: "boolean", default: false },
+        "inject-failure": { type: "boolean", default: false },
+        "render-docs": { type: "boolean", default: false },
+        bookkeeping: { type: "boolean", default: false },
+        kinds: { type: "string" }
+      }
+    }).values
+  } catch (error) {
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}; ${usage}\n`)
+    process.exit(2)
+  }
+})()
+const quick = flags.quick
+faults.dropOne = flags["inject-failure"]
 const t0 = performance.now()
 const log = (line: string): void => {
   process.stdout.write(`${line}\n`)
@@ -86,9 +108,8 @@ const config: MatrixConfig = quick
 
 /** `--kinds=sync,hop`: the bookkeeping cells of these bodies only (with `--bookkeeping`) */
 const onlyKinds = ((): Array<BodyKind> | undefined => {
-  const arg = process.argv.find((a) => a.startsWith("--kinds="))
-  if (arg === undefined) return undefined
-  const kinds = arg.slice("--kinds=".length).split(",")
+  if (flags.kinds === undefined) return undefined
+  const kinds = flags.kinds.split(",")
   const known = ["sync", "hop", "promise-hop", "timer"]
   const bad = kinds.find((kind) => !known.includes(kind))
   if (bad !== undefined) {
@@ -222,9 +243,9 @@ const bookkeepingOnly = async (): Promise<number> => {
   for (const message of result.failures) log(`CHECK FAILED: ${message}`)
   return result.failures.length > 0 ? 1 : 0
 }
-;(args.has("--render-docs")
+;(flags["render-docs"]
   ? Promise.resolve(renderOnly())
-  : args.has("--bookkeeping")
+  : flags.bookkeeping
   ? bookkeepingOnly()
   : main()).then(
     (code) => {

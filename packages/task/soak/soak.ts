@@ -16,6 +16,7 @@
  */
 import { Context, Effect, Exit, Fiber, Latch, Layer, References, Scope } from "effect"
 import { Coalescer, TaskService } from "effect-task"
+import { parseArgs } from "node:util"
 
 interface Options {
   readonly tasks: number
@@ -23,19 +24,28 @@ interface Options {
   readonly bound: number
 }
 
+/**
+ * Parses `--tasks N --rounds N --bound N` (also `--tasks=N`) strictly; throws
+ * a one-line error for an unknown flag, a stray argument or a value that is
+ * not a positive integer.
+ */
 export const parseOptions = (argv: ReadonlyArray<string>): Options => {
-  const options = { tasks: 1_000_000, rounds: 5, bound: 16 }
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i]!.replace(/^--/, "")
-    if (name in options) {
-      const value = Number(argv[++i])
-      if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${argv[i]}`)
-      ;(options as Record<string, number>)[name] = value
-    } else {
-      throw new Error(`unknown option ${argv[i]} (options: --tasks N --rounds N --bound N)`)
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: { tasks: { type: "string" }, rounds: { type: "string" }, bound: { type: "string" } }
+  })
+  const positive = (name: keyof Options, fallback: number): number => {
+    const text = values[name]
+    if (text === undefined) return fallback
+    const value = Number(text)
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
+      throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(text)}`)
     }
+    return value
   }
-  return options
+  return { tasks: positive("tasks", 1_000_000), rounds: positive("rounds", 5), bound: positive("bound", 16) }
 }
 
 const gc = (): void => {
@@ -233,7 +243,18 @@ const main = (options: Options) =>
     return violations.length === 0
   }).pipe(Effect.provideService(References.MinimumLogLevel, "None"))
 
-const options = parseOptions(process.argv.slice(2))
+const options = ((): Options => {
+  try {
+    return parseOptions(process.argv.slice(2))
+  } catch (error) {
+    console.error(
+      `soak: ${
+        error instanceof Error ? error.message : String(error)
+      }; usage: soak.js [--tasks N] [--rounds N] [--bound N]`
+    )
+    process.exit(2)
+  }
+})()
 Effect.runPromise(main(options)).then(
   (ok) => {
     process.exitCode = ok ? 0 : 1
