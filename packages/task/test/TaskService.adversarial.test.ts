@@ -1,0 +1,228 @@
+/**
+ * What an adversarial user found, each as a regression test named after its
+ * scenario (issue "No lost wake-ups, no stranded tasks"), and the limits of
+ * what the quiescence tracker can see (docs/quiescence.md, "What counts as
+ * blocked"): where it cannot see, it waits instead of completing early.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Deferred, Effect, Exit, Fiber, Latch, Layer, Queue, Scheduler, Scope } from "effect"
+import { Coalescer, TaskService, type TaskServiceShape } from "effect-task"
+import { runUnder, yieldFirst } from "./Schedulers.helpers.ts"
+import { buildInScope, defectMessage, ticks } from "./TaskService.helpers.ts"
+
+const fresh = () => Layer.fresh(TaskService.layerUnbounded)
+
+/** The pool behind a service, from the module's internal side table (white-box checks only). */
+const poolOf = (tasks: TaskServiceShape) =>
+  Effect.map(
+    Effect.promise(() =>
+      import(/* @vite-ignore */ ["..", "src", "TaskService.ts"].join("/")) as Promise<
+        { readonly poolOf: WeakMap<object, { readonly queue: { readonly capacity: number } }> }
+      >
+    ),
+    ({ poolOf }) => poolOf.get(tasks)!
+  )
+
+describe("TaskService: stranded tasks and lost resources", () => {
+  it("10 bodies under a scheduler that yields before every fiber's first step all run", async () => {
+    const ran = await runUnder(
+      yieldFirst,
+      Effect.gen(function*() {
+        const tasks = yield* TaskService
+        let ran = 0
+        for (let i = 0; i < 10; i++) yield* tasks.go(`body ${i}`, Effect.sync(() => void ran++))
+        yield* tasks.blockTillDone
+        assert.strictEqual(yield* tasks.activeCount, 0)
+        assert.deepStrictEqual(yield* tasks.snapshot, [])
+        return ran
+      }).pipe(Effect.provide(TaskService.layerBounded(3)))
+    )
+    assert.strictEqual(ran, 10)
+  })
+
+  it.effect("the parked-task buffer shrinks back once a backlog of 100,000 has drained", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const gate = yield* Latch.make(false)
+      yield* tasks.go("holds the slot", gate.await)
+      for (let i = 0; i < 100_000; i++) yield* tasks.go("parked", Effect.void)
+      const pool = yield* poolOf(tasks)
+      assert.isAtLeast(pool.queue.capacity, 100_000)
+      yield* gate.open
+      yield* tasks.blockTillDone
+      assert.strictEqual(pool.queue.capacity, 16)
+    }).pipe(Effect.provide(Layer.fresh(TaskService.layerBounded(1)))))
+
+  it.effect("a traced coalescer run with a null-prototype key or a throwing toString runs its body", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const coalescer = yield* Coalescer.make<object>()
+      let ran = 0
+      const keys = [
+        Object.create(null) as object,
+        {
+          toString() {
+            throw new Error("no")
+          }
+        }
+      ]
+      for (const key of keys) {
+        yield* coalescer.submit("run", key, Effect.sync(() => void ran++)).pipe(Effect.withSpan("caller"))
+      }
+      yield* tasks.blockTillDone
+      assert.strictEqual(ran, 2)
+      assert.strictEqual(yield* tasks.failures, 0)
+    }).pipe(Effect.provide(fresh())))
+
+  it.effect("a task that closes its own service's scope: the others end first, then it is interrupted", () =>
+    Effect.gen(function*() {
+      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(2))
+      const order: Array<string> = []
+      const closer = yield* Deferred.make<Exit.Exit<void>>()
+      yield* tasks.go(
+        "other",
+        Effect.onInterrupt(Effect.never, () => Effect.sync(() => order.push("other interrupted")))
+      )
+      yield* tasks.go(
+        "closer",
+        Scope.close(scope, Exit.void).pipe(
+          Effect.andThen(Effect.sync(() => order.push("after the close"))),
+          Effect.onExit((exit) => Deferred.succeed(closer, Exit.asVoid(exit)))
+        )
+      )
+      const exit = yield* Deferred.await(closer)
+      assert.isTrue(Exit.hasInterrupts(exit))
+      assert.deepStrictEqual(order, ["other interrupted"]) // interrupted at its first step after the close
+      yield* ticks(3)
+      assert.strictEqual(yield* tasks.activeCount, 0)
+      assert.deepStrictEqual(yield* tasks.snapshot, [])
+      yield* tasks.blockTillDone
+    }))
+
+  for (const name of ["yieldSlot", "yieldQuiescent"] as const) {
+    it.effect(`${name} with a non-Effect dies with an IllegalArgumentError naming the value`, () =>
+      Effect.gen(function*() {
+        const tasks = yield* TaskService
+        const exit = yield* Effect.exit(tasks[name](42 as unknown as Effect.Effect<void>))
+        assert.isTrue(Exit.hasDies(exit))
+        assert.strictEqual(defectMessage(exit), `TaskService.${name}: self must be an Effect, got 42`)
+        const defect = Exit.isFailure(exit) ? exit.cause.reasons.find(Cause.isDieReason)?.defect : undefined
+        assert.instanceOf(defect, Cause.IllegalArgumentError)
+      }).pipe(Effect.provide(fresh())))
+  }
+})
+
+/** A chain: `A` (counted) opens a latch; `B` waits for it inside `yieldQuiescent`, then runs `after` there. */
+const latchHandOff = (tasks: TaskServiceShape, after: Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    const latch = yield* Latch.make(false)
+    let finished = false
+    yield* tasks.go(
+      "B",
+      Effect.andThen(
+        tasks.yieldQuiescent(Effect.andThen(latch.await, after)),
+        Effect.sync(() => void (finished = true))
+      )
+    )
+    yield* tasks.go("A", Effect.asVoid(latch.open))
+    return () => finished
+  })
+
+describe("Quiescence: what the tracker cannot see, it waits for", () => {
+  it.effect("a scheduler the body provides inside yieldQuiescent holds quiescence until it leaves", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const own = new Scheduler.MixedScheduler()
+      const finished = yield* latchHandOff(tasks, Effect.provideService(ticks(10), Scheduler.Scheduler, own))
+      yield* tasks.awaitQuiescence(0)
+      assert.isTrue(finished())
+    }).pipe(Effect.provide(fresh())))
+
+  it.effect("PreventSchedulerYield inside yieldQuiescent: a wake-up it issues unseen still holds quiescence", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const latch = yield* Latch.make(false)
+      const release = yield* Latch.make(false)
+      const queue = yield* Queue.unbounded<number>() // made outside: its taker resumes through this fiber's dispatcher
+      let cFinished = false
+      // B's steps skip `shouldYield`: it wakes C through the queue, then stays suspended in the region
+      yield* tasks.go(
+        "B",
+        tasks.yieldQuiescent(
+          Effect.provideService(
+            latch.await.pipe(Effect.andThen(Queue.offer(queue, 1)), Effect.andThen(release.await)),
+            Scheduler.PreventSchedulerYield,
+            true
+          )
+        )
+      )
+      yield* tasks.go(
+        "C",
+        Effect.andThen(tasks.yieldQuiescent(Queue.take(queue)), Effect.sync(() => void (cFinished = true)))
+      )
+      yield* tasks.go("A", Effect.asVoid(latch.open))
+      const waiter = yield* Effect.forkChild(Effect.andThen(tasks.awaitQuiescence(0), Effect.sync(() => cFinished)))
+      yield* ticks(20)
+      assert.isTrue(cFinished)
+      assert.isUndefined(waiter.pollUnsafe(), "B is opaque: it counts as active while it stays in the region")
+      yield* release.open
+      assert.isTrue(yield* Fiber.join(waiter))
+    }).pipe(Effect.provide(fresh())))
+
+  it.effect("a region blocked under a scheduler of its own is counted as active: awaitQuiescence(0) waits", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const never = yield* Latch.make(false)
+      yield* tasks.go(
+        "opaque",
+        tasks.yieldQuiescent(Effect.provideService(never.await, Scheduler.Scheduler, new Scheduler.MixedScheduler()))
+      )
+      yield* ticks(5)
+      assert.strictEqual(yield* tasks.activeCount, 0)
+      const zero = yield* Effect.forkChild(tasks.awaitQuiescence(0))
+      yield* ticks(20)
+      assert.isUndefined(zero.pollUnsafe())
+      yield* tasks.awaitQuiescence(1) // the task itself: exact at once
+      yield* Fiber.interrupt(zero)
+    }).pipe(Effect.provide(fresh())))
+
+  it.effect("a fiber forked inside yieldQuiescent belongs to the wait while it runs", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const never = yield* Latch.make(false)
+      const latch = yield* Latch.make(false)
+      let finished = false
+      // B forks a child that yields 30 times and then opens the latch C waits for
+      yield* tasks.go(
+        "B",
+        tasks.yieldQuiescent(
+          Effect.andThen(Effect.forkDetach(Effect.andThen(ticks(30), latch.open)), never.await)
+        )
+      )
+      yield* tasks.go("C", Effect.andThen(tasks.yieldQuiescent(latch.await), Effect.sync(() => void (finished = true))))
+      yield* tasks.awaitQuiescence(0)
+      assert.isTrue(finished)
+    }).pipe(Effect.provide(fresh())))
+
+  it.effect("a task registered from inside yieldQuiescent does not run under the region's scheduler", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const ambient = yield* Scheduler.Scheduler
+      const seen = yield* Deferred.make<readonly [inRegion: boolean, inChild: boolean]>()
+      yield* tasks.go(
+        "parent",
+        tasks.yieldQuiescent(Effect.gen(function*() {
+          const inRegion = (yield* Scheduler.Scheduler) !== ambient
+          yield* tasks.go(
+            "registered inside",
+            Effect.gen(function*() {
+              const scheduler = yield* Scheduler.Scheduler
+              yield* Deferred.succeed(seen, [inRegion, scheduler !== ambient])
+            })
+          )
+        }))
+      )
+      assert.deepStrictEqual(yield* Deferred.await(seen), [true, false])
+      yield* tasks.blockTillDone
+    }).pipe(Effect.provide(fresh())))
+})
