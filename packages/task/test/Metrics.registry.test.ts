@@ -202,3 +202,30 @@ describe("naming a service through its layer", () => {
       )
     }).pipe(Effect.provide(TaskService.layerWith({ workers: 5 })), isolated))
 })
+
+/** Builds an unnamed service under the context attribute `pool`. */
+const openIn = (pool: string) =>
+  open({ workers: 1 }).pipe(Effect.provideService(Metric.CurrentMetricAttributes, { pool }))
+/** Reads `metric` under the context attribute `pool`. */
+const valueIn = <I, S>(metric: Metric.Metric<I, S>, pool: string) =>
+  Metric.value(metric).pipe(Effect.provideService(Metric.CurrentMetricAttributes, { pool }))
+
+describe("metrics under CurrentMetricAttributes", () => {
+  it.effect("unnamed services built under different context attributes keep separate series", () =>
+    Effect.gen(function*() {
+      const a = yield* openIn("a")
+      const b = yield* openIn("b")
+      yield* a.tasks.go("a1", Effect.void)
+      yield* a.tasks.go("a2", Effect.void)
+      yield* b.tasks.go("b1", Effect.never)
+      yield* ticks()
+      assert.strictEqual((yield* valueIn(m.started, "a")).count, 2)
+      assert.strictEqual((yield* valueIn(m.started, "b")).count, 1)
+      assert.strictEqual((yield* valueIn(m.running, "a")).value, 0)
+      assert.strictEqual((yield* valueIn(m.running, "b")).value, 1)
+      yield* a.close
+      yield* b.close
+      assert.strictEqual((yield* valueIn(m.started, "b")).count, 1)
+      assert.strictEqual((yield* valueIn(m.interrupted, "b")).count, 1)
+    }).pipe(isolated))
+})

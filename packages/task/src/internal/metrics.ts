@@ -26,7 +26,10 @@
  * are keyed weakly by the registry's `Map`; they go away with it.
  *
  * Two unnamed services in one registry thus count together instead of
- * overwriting each other; give them names to tell them apart.
+ * overwriting each other; give them names to tell them apart. The
+ * `Metric.CurrentMetricAttributes` of the context a service is built in are
+ * part of its series' identity too (Effect adds them to every series), so
+ * services built under different attributes stay apart as well.
  *
  * @internal
  */
@@ -249,7 +252,7 @@ class Aggregate {
   }
 }
 
-/** Per registry (weakly), per name (`""` for services without one). */
+/** Per registry (weakly), per name and `CurrentMetricAttributes` (see `register`). */
 const aggregates = new WeakMap<Metric.MetricRegistry, Map<string, Aggregate>>()
 
 /** The key of the series of `name` in the registry; the attribute value. */
@@ -274,7 +277,10 @@ export const register = (
     byName = new Map()
     aggregates.set(registry, byName)
   }
-  const key = name ?? ""
+  // The identity of the series: the name and the context's metric
+  // attributes, which Effect merges into every series' key as well.
+  const scope = Context.get(context, Metric.CurrentMetricAttributes)
+  const key = JSON.stringify([name ?? null, Object.entries(scope).toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))])
   let aggregate = byName.get(key)
   if (aggregate === undefined) {
     aggregate = new Aggregate()
@@ -312,5 +318,10 @@ export const register = (
  *
  * @internal
  */
-export const liveServices = (context: Context.Context<never>, name: string | undefined): number =>
-  aggregates.get(Context.get(context, Metric.MetricRegistry))?.get(name ?? "")?.live.size ?? 0
+export const liveServices = (context: Context.Context<never>, name: string | undefined): number => {
+  let live = 0
+  for (const [key, aggregate] of aggregates.get(Context.get(context, Metric.MetricRegistry)) ?? []) {
+    if (JSON.parse(key)[0] === (name ?? null)) live += aggregate.live.size
+  }
+  return live
+}
