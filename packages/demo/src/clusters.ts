@@ -129,12 +129,17 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
   const problemSeen = new Set<string>()
   const problem = (p: Problem) => {
     const key = `${p.kind}|${p.file}|${p.line}|${p.message}`
-    if (!problemSeen.has(key)) problems.push(p), problemSeen.add(key)
+    if (problemSeen.has(key)) return
+    problemSeen.add(key)
+    problems.push(p)
   }
 
   const groups = new Map<string, Array<Pending>>()
   if (fallback && flux.length > 0) {
-    groups.set(".", flux.map((d) => ({ kind: d.kind, value: d.value as Record<string, unknown>, doc: d, parent: undefined })))
+    groups.set(
+      ".",
+      flux.map((d) => ({ kind: d.kind, value: d.value as Record<string, unknown>, doc: d, parent: undefined }))
+    )
   } else if (!fallback) {
     for (const r of roots) {
       const cluster = path.relative(tree.root, path.dirname(r.file)) || "."
@@ -154,8 +159,10 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
       const identity = identify(item.kind, item.value)
       reached.add(docKey(item.doc))
       const where = { file: item.doc.file, line: item.doc.line, column: null }
+      const rawName = isRecord(item.value.metadata) ? String(item.value.metadata.name ?? "") : ""
       const left = unresolved.get(docKey(item.doc))
-      if (left !== undefined && left.length > 0) {
+        ?? [...rawName.matchAll(/\$\{([_a-zA-Z][_a-zA-Z0-9]*)/g)].map((x) => x[1]!)
+      if (left.length > 0) {
         problem({
           kind: "unresolved-variable",
           ...where,
@@ -194,7 +201,15 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
         else if (!isInTree(tree, source.target)) {
           failRender ??= `spec.path ${path.relative(tree.root, source.target)} does not exist`
         } else {
-          const resources = buildKustomization(ctx, vars, source, item.value, identity.namespace, clusterDir, unresolved)
+          const resources = buildKustomization(
+            ctx,
+            vars,
+            source,
+            item.value,
+            identity.namespace,
+            clusterDir,
+            unresolved
+          )
           build = resources.map((r) => r.value)
           for (const r of resources) {
             const kind = fluxKind(r.value)

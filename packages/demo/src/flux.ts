@@ -42,7 +42,9 @@ export type Identity =
 export const identify = (kind: Kind, value: Record<string, unknown>): Identity => {
   const metadata = isRecord(value.metadata) ? value.metadata : {}
   const name = nonEmptyString(metadata.name)
-  if (name === undefined) return { _tag: "Invalid", problem: "invalid-object", message: `${kind} without metadata.name` }
+  if (name === undefined) {
+    return { _tag: "Invalid", problem: "invalid-object", message: `${kind} without metadata.name` }
+  }
   const namespace = nonEmptyString(metadata.namespace) ?? "default"
   if (!isDnsSubdomain(name)) {
     return {
@@ -71,7 +73,7 @@ export const identify = (kind: Kind, value: Record<string, unknown>): Identity =
       if (!isRecord(dep) || depName === undefined) {
         return { _tag: "Invalid", problem: "invalid-object", message: `${id}: a dependsOn entry has no name` }
       }
- const depId = objectId(kind, nonEmptyString(dep.namespace) ?? namespace, depName)
+      const depId = objectId(kind, nonEmptyString(dep.namespace) ?? namespace, depName)
       if (!dependsOn.includes(depId)) dependsOn.push(depId)
     }
   }

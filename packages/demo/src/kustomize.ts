@@ -80,7 +80,9 @@ const patchBodies = (ctx: BuildContext, dir: string, entry: unknown): ReadonlyAr
   }
   if (!isRecord(entry)) return []
   if (typeof entry.patch === "string") return parseInline(entry.patch)
-  if (typeof entry.path === "string") return (ctx.tree.docs.get(path.resolve(dir, entry.path)) ?? []).map((d) => d.value)
+  if (typeof entry.path === "string") {
+    return (ctx.tree.docs.get(path.resolve(dir, entry.path)) ?? []).map((d) => d.value)
+  }
   return []
 }
 
@@ -113,7 +115,9 @@ export const applyKustomizeTransforms = (
   }
   if (typeof k.namespace === "string" && k.namespace.length > 0) setNamespace(resources, k.namespace)
   const replacements = (Array.isArray(k.replacements) ? k.replacements : []).flatMap((r) =>
-    isRecord(r) && typeof r.path === "string" ? patchBodies(ctx, dir, r.path).flatMap((b) => (Array.isArray(b) ? b : [b])) : [r]
+    isRecord(r) && typeof r.path === "string"
+      ? patchBodies(ctx, dir, r.path).flatMap((b) => (Array.isArray(b) ? b : [b]))
+      : [r]
   )
   if (replacements.length > 0) applyReplacements(resources, replacements)
 }
@@ -162,7 +166,9 @@ export const buildPath = (
     for (const dir of ctx.tree.dirs) {
       if (!dir.startsWith(prefix) || kustomizationFile(ctx.tree, dir) === undefined) continue
       const rel = path.relative(target, dir).split(path.sep)
-      const outer = rel.slice(0, -1).some((_, i) => kustomizationFile(ctx.tree, path.join(target, ...rel.slice(0, i + 1))))
+      const outer = rel.slice(0, -1).some((_, i) =>
+        kustomizationFile(ctx.tree, path.join(target, ...rel.slice(0, i + 1)))
+      )
       if (!outer) resources.push(...buildPath(ctx, dir, [], inner))
     }
   } else {

@@ -63,7 +63,13 @@ export const listTree = (dir: string): Effect.Effect<
           entries = await fs.readdir(current, { withFileTypes: true })
         } catch (error) {
           if (isRoot) throw error
-          problems.push({ kind: "unreadable-file", file: current, line: null, column: null, message: errorMessage(error) })
+          problems.push({
+            kind: "unreadable-file",
+            file: current,
+            line: null,
+            column: null,
+            message: errorMessage(error)
+          })
           return
         }
         const subdirs: Array<string> = []

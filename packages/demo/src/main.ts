@@ -15,15 +15,7 @@ import { fileURLToPath } from "node:url"
 import { parseCli, usage } from "./args.ts"
 import { errorMessage, OutDirUnwritable, type Problem, type Summary } from "./model.ts"
 import { type Progress, type Session, startSession, taskLayer } from "./reconcile.ts"
-import {
-  emptyWarning,
-  printSnapshot,
-  progressLine,
-  summaryJson,
-  summaryText,
-  useColor,
-  verdictLine
-} from "./report.ts"
+import { emptyWarning, printSnapshot, progressLine, summaryJson, summaryText, useColor, verdictLine } from "./report.ts"
 import { snapshotOnSignal, waitsOn, watch } from "./watch.ts"
 
 const out = (text: string) => Effect.sync(() => void process.stdout.write(text))
@@ -121,7 +113,9 @@ const program = Effect.gen(function*() {
           if (!watching) return printSummary(summary, true)
           const t = summary.totals
           return err(
-            `${clearLine()}stopped: ${t.ready} ready, ${t.failed} failed, ${t["missing-dependency"]} missing-dependency, `
+            `${clearLine()}stopped: ${t.ready} ready, ${t.failed} failed, ${
+              t["missing-dependency"]
+            } missing-dependency, `
               + `${t.cycle} cycle, ${t.suspended} suspended\n`
           )
         })
@@ -156,7 +150,9 @@ const program = Effect.gen(function*() {
         },
         onProblems: (list) => {
           for (const p of list) {
-            process.stderr.write(`${path.relative(dir, p.file)}${p.line === null ? "" : `:${p.line}`}: ${p.kind}: ${p.message}\n`)
+            process.stderr.write(
+              `${path.relative(dir, p.file)}${p.line === null ? "" : `:${p.line}`}: ${p.kind}: ${p.message}\n`
+            )
           }
         },
         onError: (message) => void process.stderr.write(`demo: ${message}\n`)

@@ -176,7 +176,8 @@ export const startSession = (
           decidedBy,
           wallMs,
           interrupted,
-          ok: !interrupted && objects.length > 0 && totals.ready === objects.length && (options.strict !== true || problems.length === 0),
+          ok: !interrupted && objects.length > 0 && totals.ready === objects.length &&
+            (options.strict !== true || problems.length === 0),
           totals,
           objects,
           problems: problems.map((p) => ({ ...p, file: path.relative(dir, p.file) || "." })),

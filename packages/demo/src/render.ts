@@ -18,7 +18,8 @@ export const outputPath = (spec: ObjectSpec): string =>
 
 /** The file's text: a comment naming the source, then the documents. */
 export const renderedText = (spec: ObjectSpec): string => {
-  const header = `# ${spec.id} (cluster ${spec.cluster}), rendered by the effect-task demo from ${spec.file}:${spec.line}\n`
+  const header =
+    `# ${spec.id} (cluster ${spec.cluster}), rendered by the effect-task demo from ${spec.file}:${spec.line}\n`
   if (spec.kind === "HelmRelease") return header + stringify(spec.value, { lineWidth: 0 })
   if (spec.build === undefined) return `${header}# ${spec.sourceNote ?? "nothing to build"}\n`
   return header + spec.build.map((doc) => stringify(doc, { lineWidth: 0 })).join("---\n")

@@ -72,7 +72,9 @@ export const summaryText = (summary: Summary, options: TextOptions): string => {
       lines.push(`  ${paint(status, status, options.color)} (${group.length})`)
       for (const o of group) lines.push(objectLine(o))
     }
-    if (!options.all && t.ready > 0) lines.push(`  ${paint("ready", "ready", options.color)}: ${t.ready} (--all lists them)`)
+    if (!options.all && t.ready > 0) {
+      lines.push(`  ${paint("ready", "ready", options.color)}: ${t.ready} (--all lists them)`)
+    }
   }
   if (summary.problems.length > 0) {
     lines.push("", `Input problems (${summary.problems.length}):`)
@@ -81,7 +83,9 @@ export const summaryText = (summary: Summary, options: TextOptions): string => {
     for (const [kind, list] of byKind) {
       lines.push(`  ${kind} (${list.length})`)
       for (const p of list.slice(0, shown)) {
-        lines.push(`    ${p.file}${p.line === null ? "" : `:${p.line}`}${p.column === null ? "" : `:${p.column}`}  ${p.message}`)
+        lines.push(
+          `    ${p.file}${p.line === null ? "" : `:${p.line}`}${p.column === null ? "" : `:${p.column}`}  ${p.message}`
+        )
       }
       if (list.length > shown) lines.push(`    … and ${list.length - shown} more (--json lists them all)`)
     }
@@ -95,7 +99,11 @@ export const summaryText = (summary: Summary, options: TextOptions): string => {
   lines.push(
     "",
     `${summary.objects.length} objects in ${summary.clusters.length} cluster(s)`
-      + `${summary.mode === "fallback" ? " (no root Kustomization builds from this dir: every Flux object as cluster .)" : ""}`
+      + `${
+        summary.mode === "fallback"
+          ? " (no root Kustomization builds from this dir: every Flux object as cluster .)"
+          : ""
+      }`
       + `: ${totalsText(summary.totals)} — in ${summary.wallMs.toFixed(1)} ms with `
       + `${summary.workers ?? "unbounded"} workers, latency ${summary.latencyMs} ms`
   )
@@ -108,7 +116,9 @@ export const summaryText = (summary: Summary, options: TextOptions): string => {
           ? ` (dep-timeout cap of ${summary.depTimeoutMs} ms not needed)`
           : ` (the ${summary.depTimeoutMs} ms dep-timeout cap fired)`
       }.`,
-    summary.outDirKept ? `Rendered files: ${summary.outDir}` : "Rendered files were written to a temp dir, removed at exit (--out keeps them).",
+    summary.outDirKept
+      ? `Rendered files: ${summary.outDir}`
+      : "Rendered files were written to a temp dir, removed at exit (--out keeps them).",
     summary.ok
       ? "All objects are ready: exit status 0."
       : summary.objects.length === 0 && !summary.interrupted

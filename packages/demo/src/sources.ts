@@ -54,7 +54,9 @@ export const artifactCopies = (tree: Tree): ReadonlyMap<string, ReadonlyArray<Ar
           if (from === null || to === null || !aliases.has(from[1]!)) continue
           copies.push({ from: from[2]!, to: to[1]! })
         }
-        if (copies.length > 0) out.set(artifact.name, [...(out.get(artifact.name) ?? []), { dir: path.dirname(doc.file), copies }])
+        if (copies.length > 0) {
+          out.set(artifact.name, [...(out.get(artifact.name) ?? []), { dir: path.dirname(doc.file), copies }])
+        }
       }
     }
   }
@@ -132,7 +134,7 @@ export const variableSources = (
           data.set(k, v.kind === "Secret" ? Buffer.from(String(d), "base64").toString("utf8") : String(d))
         }
       }
-      if (isRecord(v.stringData)) for (const [k, d] of Object.entries(v.stringData)) data.set(k, String(d))
+      if (isRecord(v.stringData)) { for (const [k, d] of Object.entries(v.stringData)) data.set(k, String(d)) }
       const list = out.get(name) ?? []
       list.push({ kind: v.kind, namespace: nonEmptyString(v.metadata.namespace), file: doc.file, data })
       out.set(name, list)

@@ -16,8 +16,7 @@ export interface Resource {
   readonly docIndex: number
 }
 
-const meta = (value: Record<string, unknown>): Record<string, unknown> =>
-  isRecord(value.metadata) ? value.metadata : {}
+const meta = (value: Record<string, unknown>): Record<string, unknown> => isRecord(value.metadata) ? value.metadata : {}
 
 const str = (u: unknown): string | undefined => (typeof u === "string" ? u : undefined)
 
@@ -38,8 +37,8 @@ const anchored = (pattern: string, text: string): boolean => {
 const matchesLabels = (selector: string, labels: unknown): boolean => {
   const have = isRecord(labels) ? labels : {}
   return selector.split(",").map((s) => s.trim()).filter((s) => s.length > 0).every((term) => {
-    const [k, v] = term.split("=").map((s) => s.trim())
-    return v === undefined ? k! in have : String(have[k!]) === v
+    const [k = "", v] = term.split("=").map((s) => s.trim())
+    return v === undefined ? k in have : String(have[k]) === v
   })
 }
 

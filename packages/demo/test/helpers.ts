@@ -22,7 +22,12 @@ export const tree = (files: Record<string, string>): string => {
   return dir
 }
 
-/** One YAML document. */
+const apiVersions = {
+  Kustomization: "kustomize.toolkit.fluxcd.io/v1",
+  HelmRelease: "helm.toolkit.fluxcd.io/v2"
+}
+
+/** One YAML document of a Flux object. */
 export const object = (
   kind: "Kustomization" | "HelmRelease",
   name: string,
@@ -31,16 +36,24 @@ export const object = (
     readonly dependsOn?: ReadonlyArray<string | { readonly name: string; readonly namespace: string }>
     readonly failRender?: string
     readonly label?: string
+    readonly suspend?: boolean
+    /** extra lines under `spec:` (indented by two spaces already) */
+    readonly spec?: ReadonlyArray<string>
   } = {}
 ): string => {
-  const lines = [`kind: ${kind}`, "metadata:", `  name: ${name}`]
+  const lines = [`apiVersion: ${apiVersions[kind]}`, `kind: ${kind}`, "metadata:", `  name: ${name}`]
   if (options.namespace !== undefined) lines.push(`  namespace: ${options.namespace}`)
   if (options.label !== undefined) lines.push("  labels:", `    edit: "${options.label}"`)
   if (options.failRender !== undefined) {
     lines.push("  annotations:", `    demo.effect-task/fail-render: "${options.failRender}"`)
   }
+  if (options.dependsOn !== undefined || options.suspend !== undefined || options.spec !== undefined) {
+    lines.push("spec:")
+    if (options.suspend !== undefined) lines.push(`  suspend: ${options.suspend}`)
+    lines.push(...(options.spec ?? []))
+  }
   if (options.dependsOn !== undefined) {
-    lines.push("spec:", "  dependsOn:")
+    lines.push("  dependsOn:")
     for (const dep of options.dependsOn) {
       if (typeof dep === "string") lines.push(`    - name: ${dep}`)
       else lines.push(`    - name: ${dep.name}`, `      namespace: ${dep.namespace}`)
@@ -58,9 +71,10 @@ export interface Run {
 }
 
 /** Runs the program to its end. */
-export const run = (args: ReadonlyArray<string>): Promise<Run> =>
+export const run = (args: ReadonlyArray<string>, env?: Record<string, string>): Promise<Run> =>
   new Promise((resolve) => {
-    execFile(process.execPath, [mainJs, ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
+    const options = { timeout: 60_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } }
+    execFile(process.execPath, [mainJs, ...args], options, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
       resolve({ code, stdout, stderr })
     })
@@ -70,7 +84,7 @@ export const run = (args: ReadonlyArray<string>): Promise<Run> =>
 export const runJson = async (
   dir: string,
   extra: ReadonlyArray<string> = []
-): Promise<Run & { readonly summary: Summary; readonly byId: (id: string) => ObjectResult }> => {
+): Promise<Run & { readonly summary: Summary; readonly byId: (id: string, cluster?: string) => ObjectResult }> => {
   const result = await run([dir, "--json", "--latency", "1", ...extra])
   let summary: Summary
   try {
@@ -78,15 +92,29 @@ export const runJson = async (
   } catch {
     throw new Error(`no JSON summary (exit ${result.code}):\n${result.stdout}\n${result.stderr}`)
   }
-  const byId = (id: string) => {
-    const found = summary.objects.find((o) => o.id === id)
-    if (found === undefined) throw new Error(`no object ${id} in ${summary.objects.map((o) => o.id).join(", ")}`)
+  const byId = (id: string, cluster = ".") => {
+    const found = summary.objects.find((o) => o.id === id && o.cluster === cluster)
+    if (found === undefined) {
+      throw new Error(`no object ${cluster} ${id} in ${summary.objects.map((o) => `${o.cluster} ${o.id}`).join(", ")}`)
+    }
     return found
   }
   return { ...result, summary, byId }
 }
 
-/** A running `--watch` child whose stdout is collected line by line. */
+/** The totals of a summary with every status. */
+export const totals = (
+  partial: Partial<Record<"ready" | "failed" | "missing-dependency" | "cycle" | "suspended", number>>
+) => ({
+  ready: 0,
+  failed: 0,
+  "missing-dependency": 0,
+  cycle: 0,
+  suspended: 0,
+  ...partial
+})
+
+/** A running child (`--watch`, or a run to interrupt) whose stdout is collected line by line. */
 export const startWatch = (args: ReadonlyArray<string>) => {
   const child = spawn(process.execPath, [mainJs, ...args], { stdio: ["ignore", "pipe", "pipe"] })
   const lines: Array<string> = []

@@ -1,0 +1,111 @@
+/**
+ * END-TO-END tests of the process: bad usage, unreadable dirs, SIGINT and
+ * SIGTERM (a clean interrupt that prints what was decided), the temp output
+ * dir removed at exit, and watch mode.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { docs, object, run, runJson, sleep, startWatch, totals, tree } from "./helpers.ts"
+
+describe("e2e: process handling", () => {
+  it("exits 2 with a clear error naming the argument and the value", async () => {
+    const missing = path.join(tree({}), "does-not-exist")
+    const result = await run([missing, "--json"])
+    assert.strictEqual(result.code, 2)
+    assert.strictEqual(result.stdout, "")
+    assert.include(result.stderr, `dir: cannot read ${missing}`)
+    assert.include(result.stderr, "ENOENT")
+    const file = path.join(tree({ "a.yaml": object("HelmRelease", "a") }), "a.yaml")
+    const notDir = await run([file])
+    assert.strictEqual(notDir.code, 2)
+    assert.include(notDir.stderr, "is not a directory")
+    const cases = [
+      [["--workers", "many"], `--workers: expected a whole number >= 0, got "many"`],
+      [["--latency", "fast"], `--latency: expected a duration like 5, 5ms or 2s, got "fast"`],
+      [["--out", ""], `--out: expected a directory, got ""`],
+      [["--bogus"], "--bogus"]
+    ] as const
+    const results = await Promise.all(cases.map(([args]) => run([...args])))
+    cases.forEach(([args, text], i) => {
+      assert.strictEqual(results[i]!.code, 2, args.join(" "))
+      assert.include(results[i]!.stderr, text)
+      assert.include(results[i]!.stderr, "Usage:")
+    })
+    const out = path.join(tree({ "file": "x" }), "file")
+    const unwritable = await run([tree({}), "--out", path.join(out, "sub")])
+    assert.strictEqual(unwritable.code, 2)
+    assert.include(unwritable.stderr, "--out: cannot create output dir")
+  }, 60_000)
+
+  it("removes the default output dir at exit, keeps --out", async () => {
+    const dir = tree({ "a.yaml": object("HelmRelease", "a") })
+    const { summary } = await runJson(dir)
+    assert.isFalse(summary.outDirKept)
+    assert.isFalse(fs.existsSync(summary.outDir), `${summary.outDir} removed`)
+  })
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    it(`${signal} interrupts cleanly, prints what was decided, removes the temp dir, exits 130`, async () => {
+      const dir = tree({
+        "a.yaml": docs(object("HelmRelease", "slow"), object("HelmRelease", "lost", { dependsOn: ["nowhere"] }))
+      })
+      // `slow` renders for 30 s; the 200 ms cap decides `lost` meanwhile; then the signal comes
+      const child = startWatch([dir, "--json", "--latency", "30s", "--dep-timeout", "200ms"])
+      await sleep(3_000)
+      child.child.kill(signal)
+      const code = await child.exited
+      assert.strictEqual(code, 130, child.stderr())
+      const summary = JSON.parse(child.lines.join("\n"))
+      assert.isTrue(summary.interrupted)
+      assert.isFalse(summary.ok)
+      const byId = (id: string) => summary.objects.find((o: { id: string }) => o.id === id)
+      assert.strictEqual(byId("HelmRelease/default/lost").status, "missing-dependency")
+      assert.strictEqual(byId("HelmRelease/default/slow").reason, "no verdict (the run was interrupted)")
+      assert.isFalse(fs.existsSync(summary.outDir), "temp dir removed")
+    }, 30_000)
+  }
+})
+
+describe("e2e: pnpm demo --watch", () => {
+  it("re-renders an edited object and its dependents once per burst of edits; exits on SIGINT", async () => {
+    const files = {
+      "a.yaml": object("HelmRelease", "a"),
+      "deps/b.yaml": object("HelmRelease", "b", { dependsOn: ["a"] }),
+      "deps/c.yaml": docs(object("HelmRelease", "c", { dependsOn: ["b"] }), object("HelmRelease", "d"))
+    }
+    const dir = tree(files)
+    const watcher = startWatch([dir, "--watch", "--json", "--latency", "1"])
+    try {
+      await watcher.until((lines) => lines.length >= 1, 10_000)
+      const initial = JSON.parse(watcher.lines[0]!)
+      assert.deepStrictEqual(initial.totals, totals({ ready: 4 }))
+      await sleep(200)
+      for (let i = 1; i <= 5; i++) {
+        fs.writeFileSync(path.join(dir, "a.yaml"), object("HelmRelease", "a", { label: `${i}` }))
+      }
+      const renders = () => watcher.lines.slice(1).map((line) => JSON.parse(line))
+      await watcher.until(() => renders().length >= 3, 5_000)
+      await sleep(700) // room for any extra re-render to show up
+      const events = renders()
+      assert.deepStrictEqual(events.map((e) => e.id).toSorted(), [
+        "HelmRelease/default/a",
+        "HelmRelease/default/b",
+        "HelmRelease/default/c"
+      ])
+      for (const event of events) {
+        assert.strictEqual(event.event, "render")
+        assert.strictEqual(event.status, "ready")
+        assert.strictEqual(event.run, 2)
+        assert.strictEqual(event.round, 1)
+      }
+      const at = (id: string) => events.find((e) => e.id === `HelmRelease/default/${id}`).atMs
+      assert.isTrue(at("a") <= at("b") && at("b") <= at("c"))
+    } finally {
+      watcher.child.kill("SIGINT")
+    }
+    const code = await watcher.exited
+    assert.strictEqual(code, 0, watcher.stderr())
+    assert.include(watcher.stderr(), "stopped: 4 ready")
+  }, 30_000)
+})
