@@ -17,12 +17,15 @@
  * thread, so checks and the registrations that depend on them are atomic.
  * Slots are handed out strictly first come, first served: one FIFO queue holds
  * both parked tasks and started tasks waiting to get their slot back
- * (`yieldSlot`, coalescer re-runs); a newcomer never overtakes it. Quiescence
- * waiters complete only after every fiber woken before the last decrement has
- * had its turn (the hand-off rule; see `awaitQuiescence`).
+ * (`yieldSlot`, coalescer re-runs); a newcomer never overtakes it. Every wait
+ * (`blockTillDone`, `awaitQuiescence`, taking a slot back) checks its
+ * condition inside its callback registration, so no yield can fall between
+ * the check and the registration. Quiescence waiters complete only when no
+ * fiber inside `yieldQuiescent` is runnable (the exact hand-off rule of
+ * `internal/quiescence.ts`).
  *
- * **What it is built on, and why not more.** Parked tasks are records in an
- * intrusive FIFO list, not fibers parked on a `Semaphore`: a fiber costs
+ * **What it is built on, and why not more.** Parked tasks are records in a
+ * ring of parallel arrays, not fibers parked on a `Semaphore`: a fiber costs
  * about 2 KB and `Semaphore` scans its waiters on every release, which made
  * 40,000 parked tasks take 30 s. A fiber is forked only when a slot is granted.
  * Started tasks are kept in an intrusive list (what `FiberSet` does with a `Set`, without its
@@ -157,13 +160,89 @@ export interface Shape {
   readonly failures: Effect.Effect<number>
   /** Completes when every registered task has finished, including tasks registered while it waits. */
   readonly blockTillDone: Effect.Effect<void>
-  /** Completes as soon as `activeCount <= threshold` (hand-off rule applies). */
+  /**
+   * Completes when `activeCount <= threshold` and no fiber inside
+   * `yieldQuiescent` is runnable (the exact hand-off rule; CONTRACT.md). At
+   * once when `registered <= threshold`, or when the threshold holds and no
+   * task is inside `yieldQuiescent`. A negative threshold never completes.
+   */
   awaitQuiescence(threshold: number): Effect.Effect<void>
   /** The current `activeCount`, then every change. */
   readonly activeChanges: Stream.Stream<number>
-  /** Gives the calling task's worker slot back while `self` runs. */
+  /**
+   * Gives the calling task's worker slot back while `self` runs, and takes a
+   * slot again (first come, first served) before it returns.
+   *
+   * **Details**
+   *
+   * The task stays counted in `activeCount`. However `self` ends the slot
+   * accounting stays exact; waiting to get the slot back is interruptible.
+   * Outside a task body, on a fiber the body forked, inside an enclosing
+   * yield that already gave the slot back, or on an unbounded service,
+   * `self` runs unchanged. A non-Effect `self` dies with an
+   * `IllegalArgumentError`.
+   *
+   * **Gotchas**
+   *
+   * - The yield acts on the fiber that runs it. Combinators that run their
+   *   argument on a forked fiber — `Effect.timeout`, `Effect.race`,
+   *   `Effect.forkChild` — make it a no-op:
+   *   `Effect.timeout(tasks.yieldSlot(io), "5 seconds")` keeps the slot.
+   *   Put the combinator inside: `tasks.yieldSlot(Effect.timeout(io, "5 seconds"))`.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { TaskService } from "effect-task"
+   *
+   * const program = Effect.gen(function*() {
+   *   const tasks = yield* TaskService
+   *   yield* tasks.go("fetch", tasks.yieldSlot(Effect.timeout(Effect.sleep("10 millis"), "5 seconds")))
+   *   yield* tasks.blockTillDone
+   * }).pipe(Effect.provide(TaskService.layerBounded(1)))
+   * ```
+   *
+   * @since 0.1.0
+   * @category combinators
+   */
   yieldSlot<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
-  /** As `yieldSlot`, and the task also leaves `activeCount` while `self` runs. */
+  /**
+   * As `yieldSlot`, and the task also leaves `activeCount` while `self` runs:
+   * the way to wait for work that other tasks must produce.
+   *
+   * **Details**
+   *
+   * The task is counted again as soon as `self` ends, before it waits for
+   * its slot. While `self` runs, its fiber (and every fiber it forks) runs
+   * under a scheduler of the service's own that lets `awaitQuiescence` see
+   * whether it is runnable (docs/quiescence.md, "What counts as blocked").
+   * A task registered from inside `self` is not part of the wait.
+   *
+   * **Gotchas**
+   *
+   * - As with `yieldSlot`, `Effect.timeout(tasks.yieldQuiescent(wait), d)`
+   *   runs the yield on a forked fiber, where it does nothing: the task keeps
+   *   its slot and stays counted. Write `tasks.yieldQuiescent(Effect.timeout(wait, d))`.
+   * - Busy-polling inside it (a loop of `yieldNow`s checking a flag) is a
+   *   runnable fiber and holds quiescence off for as long as it polls.
+   *
+   * @example
+   * ```ts
+   * import { Deferred, Effect } from "effect"
+   * import { TaskService } from "effect-task"
+   *
+   * const program = Effect.gen(function*() {
+   *   const tasks = yield* TaskService
+   *   const config = yield* Deferred.make<string>()
+   *   yield* tasks.go("app", tasks.yieldQuiescent(Effect.timeout(Deferred.await(config), "1 minute")))
+   *   yield* tasks.go("config", Deferred.succeed(config, "rendered"))
+   *   yield* tasks.blockTillDone
+   * }).pipe(Effect.provide(TaskService.layerBounded(1)))
+   * ```
+   *
+   * @since 0.1.0
+   * @category combinators
+   */
   yieldQuiescent<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
   /** Every registered task with its state, consistent with `activeCount`. */
   readonly snapshot: Effect.Effect<ReadonlyArray<TaskInfo>>

@@ -5,7 +5,7 @@
  * counters are unchanged and the service still works.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Data, Effect, Equal, Exit, Fiber, Layer, Stream } from "effect"
+import { Cause, Data, Deferred, Effect, Equal, Exit, Fiber, Layer, Stream } from "effect"
 import { Coalescer, TaskService, type TaskServiceShape } from "effect-task"
 import { isDone, ownedService, ticks } from "./Reliability.helpers.ts"
 
@@ -220,6 +220,27 @@ describe("BadInputs", () => {
           yield* stillWorks(tasks, before)
           yield* close
         }))
+
+      for (const method of ["yieldSlot", "yieldQuiescent"] as const) {
+        it.effect(`${method}(${shown}) inside a task dies naming self; the task keeps its slot and count`, () =>
+          Effect.gen(function*() {
+            const { close, tasks } = yield* ownedService(TaskService.layerBounded(1))
+            const seen = yield* Deferred.make<readonly [string, number]>()
+            yield* tasks.go(
+              "caller",
+              Effect.gen(function*() {
+                const exit = yield* Effect.exit(tasks[method](value as unknown as Effect.Effect<void>))
+                yield* Deferred.succeed(seen, [illegalArgument(exit), yield* tasks.activeCount])
+              })
+            )
+            const [message, active] = yield* Deferred.await(seen)
+            assert.strictEqual(message, `TaskService.${method}: self must be an Effect, got ${shown}`)
+            assert.strictEqual(active, 1)
+            yield* tasks.blockTillDone
+            yield* stillWorks(tasks, { active: 0, failures: 0 })
+            yield* close
+          }))
+      }
     }
   })
 

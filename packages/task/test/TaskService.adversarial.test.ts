@@ -5,10 +5,10 @@
  * blocked"): where it cannot see, it waits instead of completing early.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Deferred, Effect, Exit, Fiber, Latch, Layer, Queue, Scheduler, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Latch, Layer, Queue, Scheduler, Scope } from "effect"
 import { Coalescer, TaskService, type TaskServiceShape } from "effect-task"
 import { runUnder, yieldFirst } from "./Schedulers.helpers.ts"
-import { buildInScope, defectMessage, ticks } from "./TaskService.helpers.ts"
+import { buildInScope, ticks } from "./TaskService.helpers.ts"
 
 const fresh = () => Layer.fresh(TaskService.layerUnbounded)
 
@@ -98,18 +98,6 @@ describe("TaskService: stranded tasks and lost resources", () => {
       assert.deepStrictEqual(yield* tasks.snapshot, [])
       yield* tasks.blockTillDone
     }))
-
-  for (const name of ["yieldSlot", "yieldQuiescent"] as const) {
-    it.effect(`${name} with a non-Effect dies with an IllegalArgumentError naming the value`, () =>
-      Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const exit = yield* Effect.exit(tasks[name](42 as unknown as Effect.Effect<void>))
-        assert.isTrue(Exit.hasDies(exit))
-        assert.strictEqual(defectMessage(exit), `TaskService.${name}: self must be an Effect, got 42`)
-        const defect = Exit.isFailure(exit) ? exit.cause.reasons.find(Cause.isDieReason)?.defect : undefined
-        assert.instanceOf(defect, Cause.IllegalArgumentError)
-      }).pipe(Effect.provide(fresh())))
-  }
 })
 
 /** A chain: `A` (counted) opens a latch; `B` waits for it inside `yieldQuiescent`, then runs `after` there. */
