@@ -21,8 +21,11 @@
 import { Clock, Deferred, Duration, Effect, Fiber, Metric, Stream } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { decideStuck, inherit, suspendedOutcome } from "./decide.ts"
-import { type DecidedBy, objectKey, type ObjectSpec, type Outcome, type Status } from "./model.ts"
+import { type DecidedBy, objectKey, type ObjectSpec, type Outcome } from "./model.ts"
 import { render } from "./render.ts"
+import { type Entry, type Generation, makeVerdictStore, type VerdictEvent } from "./verdicts.ts"
+
+export type { Entry, VerdictEvent } from "./verdicts.ts"
 
 /** What the live progress line shows. */
 export interface Progress {
@@ -42,41 +45,6 @@ export interface Progress {
   readonly failed: number
   readonly total: number
   readonly elapsedMs: number
-}
-
-/** One verdict, as it happens. `round` is 0 for the initial run. */
-export interface VerdictEvent {
-  readonly cluster: string
-  readonly id: string
-  readonly round: number
-  readonly status: Status
-  readonly reason: string | null
-  readonly run: number
-  readonly atMs: number
-  readonly durationMs: number | null
-  readonly output: string | null
-}
-
-interface Generation {
-  readonly n: number
-  readonly round: number
-  readonly done: Deferred.Deferred<Outcome>
-  /** set, synchronously, by the step that gives this generation its verdict */
-  claimed: boolean
-}
-
-/** The state of one object. */
-export interface Entry {
-  spec: ObjectSpec
-  latest: Generation | undefined
-  phase: "pending" | "waiting" | "rendering" | "settled"
-  outcome: Outcome | undefined
-  startedMs: number | null
-  finishedMs: number | null
-  verdictMs: number | null
-  /** the rendered file, relative to the output dir */
-  output: string | null
-  runs: number
 }
 
 interface Waiter {
@@ -121,65 +89,12 @@ export const makeOrchestrator = (config: OrchestratorConfig): Effect.Effect<Orch
     const tasks = yield* TaskService
     const coalescer = yield* Coalescer.make<string>()
     const elapsed = msSince(config.startNanos)
-    const entries = new Map<string, Entry>()
-    const latest = new Map<string, Generation>()
-    const unsettled = new Map<string, Array<Generation>>()
+    const store = makeVerdictStore(elapsed, config.onVerdict)
+    const { complete, doneOf, entries, newGeneration, setObjects, settle } = store
     const waiters = new Map<string, Waiter>()
-    let counter = 0
     let rounds = 0
     let waiting = 0
     let rendering = 0
-
-    const newGeneration = (key: string, round: number): Generation => {
-      const gen: Generation = { n: ++counter, round, done: Deferred.makeUnsafe<Outcome>(), claimed: false }
-      latest.set(key, gen)
-      const list = unsettled.get(key)
-      if (list === undefined) unsettled.set(key, [gen])
-      else list.push(gen)
-      return gen
-    }
-
-    const doneOf = (key: string) => (latest.get(key) ?? newGeneration(key, -1)).done
-
-    const settle = (key: string, gen: Generation, outcome: Outcome): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (gen.claimed) return Effect.void
-        gen.claimed = true
-        return complete(key, gen, outcome)
-      })
-
-    /** Records the verdict of a claimed generation (and older ones folded into it) and completes them. */
-    const complete = (key: string, gen: Generation, outcome: Outcome): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const atMs = yield* elapsed
-        const entry = entries.get(key)
-        if (entry !== undefined) {
-          entry.outcome = outcome
-          entry.verdictMs = atMs
-          if (entry.latest === gen) entry.phase = "settled"
-          if (outcome.status !== "ready") entry.output = null
-        }
-        const list = unsettled.get(key) ?? []
-        const older = list.filter((g) => g.n <= gen.n)
-        unsettled.set(key, list.filter((g) => g.n > gen.n))
-        if (entry !== undefined) {
-          config.onVerdict?.({
-            cluster: entry.spec.cluster,
-            id: entry.spec.id,
-            round: gen.round,
-            status: outcome.status,
-            reason: outcome.reason,
-            run: entry.runs,
-            atMs,
-            durationMs: entry.startedMs === null ? null : Math.round((atMs - entry.startedMs) * 10) / 10,
-            output: entry.output
-          })
-        }
-        for (const g of older) {
-          g.claimed = true
-          yield* Deferred.succeed(g.done, outcome)
-        }
-      })
 
     const awaitDeps = (deps: Waiter["deps"], ids: ReadonlyMap<string, string>): Effect.Effect<DepsResult> =>
       Effect.forEach(
@@ -342,32 +257,6 @@ export const makeOrchestrator = (config: OrchestratorConfig): Effect.Effect<Orch
         elapsedMs: yield* elapsed
       } satisfies Progress
     })
-
-    const setObjects = (objects: ReadonlyArray<ObjectSpec>): void => {
-      const keys = new Set(objects.map((o) => o.key))
-      for (const key of entries.keys()) {
-        if (keys.has(key)) continue
-        entries.delete(key)
-        latest.delete(key)
-      }
-      for (const spec of objects) {
-        const entry = entries.get(spec.key)
-        if (entry !== undefined) entry.spec = spec
-        else {
-          entries.set(spec.key, {
-            spec,
-            latest: undefined,
-            phase: "pending",
-            outcome: undefined,
-            startedMs: null,
-            finishedMs: null,
-            verdictMs: null,
-            output: null,
-            runs: 0
-          })
-        }
-      }
-    }
 
     return {
       setObjects,

@@ -47,8 +47,14 @@ export interface TextOptions {
   readonly problemPaths?: number
 }
 
-const totalsText = (totals: Readonly<Record<Status, number>>): string =>
-  statuses.filter((s) => s === "ready" || totals[s] > 0).map((s) => `${totals[s]} ${s}`).join(", ")
+/** "3 ready, 1 cycle"; objects without a verdict (an interrupted run) are shown apart from `failed`. */
+const totalsText = (totals: Readonly<Record<Status, number>>, undecided = 0): string => {
+  const t = { ...totals, failed: totals.failed - undecided }
+  const parts = statuses.filter((s) => s === "ready" || t[s] > 0).map((s) => `${t[s]} ${s}`)
+  return [...parts, ...(undecided > 0 ? [`${undecided} without a verdict`] : [])].join(", ")
+}
+
+const undecided = (objects: ReadonlyArray<ObjectResult>) => objects.filter((o) => o.verdictMs === null)
 
 const objectLine = (o: ObjectResult): string =>
   `    ${o.id}${o.reason === null ? "" : `  ${o.reason}`}  (${o.file}:${o.line})`
@@ -64,14 +70,16 @@ export const summaryText = (summary: Summary, options: TextOptions): string => {
     if (own.length === 0) continue
     const info = summary.clusters.find((c) => c.cluster === cluster)
     const t = info?.totals ?? Object.fromEntries(statuses.map((s) => [s, 0])) as Record<Status, number>
-    lines.push(`Cluster ${cluster}: ${own.length} objects — ${totalsText(t)}`)
+    const open = undecided(own)
+    lines.push(`Cluster ${cluster}: ${own.length} objects — ${totalsText(t, open.length)}`)
     for (const status of statuses) {
       if (status === "ready" && !options.all) continue
-      const group = own.filter((o) => o.status === status)
+      const group = own.filter((o) => o.status === status && o.verdictMs !== null)
       if (group.length === 0) continue
       lines.push(`  ${paint(status, status, options.color)} (${group.length})`)
       for (const o of group) lines.push(objectLine(o))
     }
+    if (open.length > 0) lines.push(`  without a verdict (${open.length}): ${open.map((o) => o.id).join(", ")}`)
     if (!options.all && t.ready > 0) {
       lines.push(`  ${paint("ready", "ready", options.color)}: ${t.ready} (--all lists them)`)
     }
@@ -104,7 +112,7 @@ export const summaryText = (summary: Summary, options: TextOptions): string => {
           ? " (no root Kustomization builds from this dir: every Flux object as cluster .)"
           : ""
       }`
-      + `: ${totalsText(summary.totals)} — in ${summary.wallMs.toFixed(1)} ms with `
+      + `: ${totalsText(summary.totals, undecided(summary.objects).length)} — in ${summary.wallMs.toFixed(1)} ms with `
       + `${summary.workers ?? "unbounded"} workers, latency ${summary.latencyMs} ms`
   )
   if (skipped.length > 0) lines.push(`Skipped: ${skipped.join(", ")}.`)
