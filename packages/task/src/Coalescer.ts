@@ -1,17 +1,26 @@
 /**
  * A per-key coalescer on top of `TaskService`: at most one run per key,
- * bursts of submits collapse into one re-run, and no submit is lost.
+ * bursts of submits collapse into one re-run, and no submit is lost. For
+ * reconcilers it also retries failed runs per key with a `Schedule`, delays
+ * submits (`submitAfter`) and cancels keys.
  *
  * **Invariants** (after every step):
- * - `registered runs per key <= 1`: a key has an entry exactly while one task
- *   of the service is registered for it; `size` = number of entries
- * - an entry is in one of three states: `parked` (registered, its body has not
+ * - `registered runs per key <= 1`: a key has a registered run exactly while
+ *   its entry's `task` is set; `size` = entries with a `task` (`withRun`)
+ * - an entry is in one of four states: `parked` (registered, its body has not
  *   started), `running` (a body is executing), `requeued` (a re-run gave its
- *   slot back and waits for a new one — it counts as not started)
- * - `pending` is `true` only while `running`
- * - the entry is removed in the same step in which its task ends without a
- *   pending submit, whatever the end: success, failure, defect, interruption,
- *   or dropped unstarted at shutdown
+ *   slot back and waits for a new one — it counts as not started), or
+ *   `scheduled` (no registered run: it waits on a retry or a delayed submit)
+ * - `pending` is `true` only while `running` (or `cancelling`)
+ * - `retryAt` is set only while `scheduled` (no task); `delayed` in any state
+ * - `scheduled` = entries in `waiting` = entries with `retryAt` or `delayed`;
+ *   each has exactly one timer fiber, armed for the earlier of the two
+ *   (none for an infinite delay), and no timer is inside any task
+ * - an entry exists exactly while it has a task, a retry wait or a delayed
+ *   submit: it is removed in the same step in which the last of them ends,
+ *   whatever the end: success, failure, defect, interruption, cancel, or
+ *   dropped unstarted at shutdown
+ * - `waiting` is non-empty exactly while the pool's shutdown hook is added
  *
  * **Ordering argument for the guarantee** "every submit is followed by a run
  * of its key that starts after it". A submit is one synchronous step; so is
@@ -20,30 +29,41 @@
  * re-queues or removes the entry). No other fiber's step can fall between a
  * check and its consequence. A submit therefore finds the key in exactly one
  * state: idle (it registers a run, which starts later), parked or requeued (the
- * run starts later and executes this body), or running (it sets `pending`; the
- * end step sees it and re-queues a run, which starts later). A failing or dying
- * run ends through the same step (its cause is counted, then `pending` is
- * honoured). Interruption is the deliberate exception: a run whose fiber is
- * interrupted while its body executes and `pending` is set is replaced by a
- * freshly registered run (unless the service is shutting down); a run
- * interrupted before its body starts (`requeued`) is cancelled together with
- * the submits collapsed into it, and its entry is removed.
+ * run starts later and executes this body), running (it sets `pending`; the
+ * end step sees it and re-queues a run, which starts later), or scheduled (it
+ * registers a run at once and drops the retry wait). A failing or dying run
+ * ends through the same step (its cause is counted, then `pending` is
+ * honoured before any retry). A delayed submit is a submit made by its timer.
+ * Interruption is the deliberate exception: a run whose fiber is interrupted
+ * while its body executes and `pending` is set is replaced by a freshly
+ * registered run (unless the service is shutting down); a run interrupted
+ * before its body starts (`requeued`) is cancelled together with the submits
+ * collapsed into it, and its entry is removed. `cancel` removes every submit
+ * made before it; one made while the cancelled run is still ending sets
+ * `pending` (whatever the run's state) and gets a fresh run.
  *
  * All state lives in an `Entries` table keyed with `Equal` (a plain `Map`
  * for strings and numbers, where `Equal` is value equality, and a
  * `MutableHashMap` for every other key) and is changed only
  * inside synchronous steps (no `Ref`: the end step runs inside the task's exit
  * observer, which cannot run effects, and one synchronous step is already
- * atomic).
+ * atomic). Times (retry waits, delays) are epoch milliseconds read from the
+ * `Clock` of the context the coalescer was made in; its timers sleep on that
+ * clock, so `TestClock` drives them.
  *
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as MutableHashMap from "effect/MutableHashMap"
 import * as Option from "effect/Option"
-import { checkTask } from "./internal/arguments.ts"
+import type * as Pull from "effect/Pull"
+import * as Schedule from "effect/Schedule"
+import { checkTask, invalid } from "./internal/arguments.ts"
 import type { Pool, Task, TaskOwner } from "./internal/pool.ts"
 import { State, taskSpan } from "./internal/pool.ts"
 import { registrationContext } from "./internal/quiescence.ts"
@@ -74,6 +94,12 @@ const keyAttribute = (key: unknown): string => {
  * however many submits arrive, one re-run follows, executing the latest body
  * under its name. The re-run stays the same registered task (so `activeCount`
  * does not dip) but queues again for a worker slot.
+ *
+ * For reconcilers (client-go's workqueue): a coalescer made with
+ * `{ retry: schedule }` runs a key's latest body again after the schedule's
+ * next delay when a run fails; `submitAfter` submits once a delay has passed
+ * (`AddAfter`); `cancel` drops a key wherever it is (an object was deleted);
+ * `retries` reads a key's consecutive failures (`NumRequeues`).
  *
  * **Gotchas**
  *
@@ -107,30 +133,148 @@ export interface Coalescer<in K> {
   submit<A, E, R>(name: string, key: K, body: Effect.Effect<A, E, R>): Effect.Effect<void, never, R>
   /** The number of keys with a registered run. */
   readonly size: Effect.Effect<number>
+  /**
+   * Acts as `submit(name, key, body)` once `delay` has passed; never waits.
+   *
+   * **Details**
+   *
+   * A key keeps at most one delayed submit: a second `submitAfter` before the
+   * first fired keeps the earlier due time and the later name and body
+   * (workqueue's `AddAfter`). A delay of 0 submits at once. While it waits
+   * the delayed submit is not counted in `activeCount`, holds no slot and is
+   * counted in `scheduled`; ordinary submits meanwhile run as usual, and the
+   * delayed one still fires. `cancel` and the service's shutdown drop it.
+   * `delay` is a `Duration.Input`; an invalid or negative one dies with an
+   * `IllegalArgumentError`. `Infinity` never fires.
+   *
+   * @since 0.2.0
+   */
+  submitAfter<A, E, R>(
+    name: string,
+    key: K,
+    body: Effect.Effect<A, E, R>,
+    delay: Duration.Input
+  ): Effect.Effect<void, never, R>
+  /**
+   * Interrupts the key's run wherever it is (parked, executing, requeued),
+   * drops its pending re-run, delayed submit and retry wait, and removes its
+   * entry; `true` when there was anything to cancel.
+   *
+   * **Details**
+   *
+   * Returns once the interrupted run has ended (a parked run never starts).
+   * The submits made before the cancel get no run; a submit made while the
+   * cancelled run is still ending gets a fresh one. Called from the key's own
+   * run, it interrupts the caller.
+   *
+   * @since 0.2.0
+   */
+  cancel(key: K): Effect.Effect<boolean>
+  /**
+   * The key's consecutive failed runs (typed failures and defects); 0 after
+   * a success, for an idle key, and once a retry schedule gave up.
+   *
+   * @since 0.2.0
+   */
+  retries(key: K): Effect.Effect<number>
+  /**
+   * The number of keys waiting on a delayed submit or a retry. A key with a
+   * registered run and a delayed submit counts in both `size` and `scheduled`.
+   *
+   * @since 0.2.0
+   */
+  readonly scheduled: Effect.Effect<number>
 }
+
+/**
+ * Options of `Coalescer.make`.
+ *
+ * @example
+ * ```ts
+ * import { Schedule } from "effect"
+ * import type { CoalescerOptions } from "effect-task"
+ *
+ * const options: CoalescerOptions = {
+ *   retry: Schedule.exponential("100 millis").pipe(Schedule.upTo({ times: 5 }))
+ * }
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * Per-key retry after a failed run (typed failure or defect, not
+   * interruption): the key runs its latest body again after the schedule's
+   * next delay. The schedule's input is the failed run's `Cause`; each key
+   * steps its own copy, from the start again after a success. When the
+   * schedule is done the key gives up and its entry is removed. Without it
+   * a failed run is counted and logged, and that is all.
+   */
+  readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
+}
+
+interface Delayed {
+  readonly name: string
+  readonly body: Effect.Effect<unknown, unknown>
+  readonly context: Context.Context<never>
+  /** due time, epoch millis */
+  readonly at: number
+}
+
+type Step = (now: number, input: unknown) => Pull.Pull<[unknown, Duration.Duration], unknown, unknown>
 
 interface Entry {
   readonly key: unknown
+  /** the latest submitted name, body and context: what the next run executes */
   name: string
   body: Effect.Effect<unknown, unknown>
   context: Context.Context<never>
-  state: "parked" | "running" | "requeued"
+  state: "parked" | "running" | "requeued" | "scheduled"
   pending: boolean
   task: Task | undefined
   /** runs started so far (the re-run number of the current run) */
   runs: number
+  /** consecutive failed runs */
+  retries: number
+  /** this key's copy of the retry schedule; `undefined` = from the start */
+  step: Step | undefined
+  /** due time of the retry wait (state `scheduled`), epoch millis */
+  retryAt: number | undefined
+  delayed: Delayed | undefined
+  /** the timer armed for `timerAt` (the earlier of `retryAt` and `delayed.at`) */
+  timer: Fiber.Fiber<void> | undefined
+  timerAt: number
+  /** `cancel` interrupted the run, which has not ended yet */
+  cancelling: boolean
 }
 
 /**
  * Creates a coalescer that registers its runs with the `TaskService` in context.
  *
+ * **Details**
+ *
+ * With `{ retry }`, a failed run of a key (typed failure or defect) is run
+ * again, with the key's latest body, after the schedule's next delay, unless
+ * a submit is pending (the re-run follows at once). The wait holds no worker
+ * slot and is not counted in `activeCount` (the run's task ends; the key
+ * counts in `scheduled`). A submit during the wait runs at once with its
+ * body; a success resets the key's schedule; when the schedule is done the
+ * key gives up and its entry is removed. Each failed run still counts in
+ * `failures` and is logged. The coalescer's times are read from the `Clock`
+ * of the context it is made in, and its timers are interrupted when the
+ * service shuts down. `retry` that is not a `Schedule` dies with an
+ * `IllegalArgumentError`.
+ *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Schedule } from "effect"
  * import { Coalescer, TaskService } from "effect-task"
  *
  * const program = Effect.gen(function*() {
- *   const coalescer = yield* Coalescer.make<number>()
+ *   const coalescer = yield* Coalescer.make<number>({
+ *     retry: Schedule.exponential("100 millis").pipe(Schedule.upTo({ times: 5 }))
+ *   })
  *   yield* coalescer.submit("job", 1, Effect.log("once"))
  *   console.log(yield* coalescer.size) // 1
  * }).pipe(Effect.provide(TaskService.layer))
@@ -139,8 +283,18 @@ interface Entry {
  * @since 0.1.0
  * @category constructors
  */
-export const make = <K>(): Effect.Effect<Coalescer<K>, never, TaskService> =>
-  Effect.map(TaskService, (service) => makeWith<K>(poolOf.get(service)!))
+export const make = <K>(options?: Options): Effect.Effect<Coalescer<K>, never, TaskService> => {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    return Effect.die(invalid("Coalescer.make", "options", options, "an object"))
+  }
+  const retry = options?.retry
+  if (retry !== undefined && !Schedule.isSchedule(retry)) {
+    return Effect.die(invalid("Coalescer.make", "retry", retry, "a Schedule"))
+  }
+  return Effect.withFiber((fiber) =>
+    Effect.map(TaskService, (service) => makeWith<K>(poolOf.get(service)!, registrationContext(fiber), retry))
+  )
+}
 
 /**
  * The key table: `Equal` semantics, with a plain `Map` for strings and
@@ -174,38 +328,227 @@ class Entries {
   }
 }
 
-const makeWith = <K>(pool: Pool): Coalescer<K> => {
+/**
+ * `delay` as milliseconds (`Infinity` allowed), or the error naming it: a
+ * `Duration`, a number of millis, a bigint of nanos, a `[seconds, nanos]`
+ * tuple or a `"<n> <unit>"` string, not `NaN` and not negative.
+ */
+const delayMillis = (method: string, delay: unknown): number | Cause.IllegalArgumentError => {
+  const expected = "a non-negative Duration.Input"
+  const valid = Duration.isDuration(delay) || (typeof delay === "number" && !Number.isNaN(delay)) ||
+    typeof delay === "bigint" || typeof delay === "string" ||
+    (Array.isArray(delay) && delay.length === 2 && delay.every((n) => typeof n === "number" && Number.isFinite(n)))
+  if (!valid) return invalid(method, "delay", delay, expected)
+  const duration = Duration.fromInput(delay as Duration.Input)
+  if (Option.isNone(duration) || Duration.isNegative(duration.value)) return invalid(method, "delay", delay, expected)
+  return Duration.toMillis(duration.value)
+}
+
+/** A key's entry before its first run (or delayed submit) is registered. */
+const newEntry = (
+  key: unknown,
+  name: string,
+  body: Effect.Effect<unknown, unknown>,
+  context: Context.Context<never>
+): Entry => ({
+  key,
+  name,
+  body,
+  context,
+  state: "scheduled",
+  pending: false,
+  task: undefined,
+  runs: 0,
+  retries: 0,
+  step: undefined,
+  retryAt: undefined,
+  delayed: undefined,
+  timer: undefined,
+  timerAt: Infinity,
+  cancelling: false
+})
+
+const makeWith = <K>(
+  pool: Pool,
+  /** the context the coalescer was made in: its timers run in it */
+  timerContext: Context.Context<never>,
+  retry: Schedule.Schedule<unknown, unknown> | undefined
+): Coalescer<K> => {
   const entries = new Entries()
+  const clock = Context.get(timerContext, Clock.Clock)
+  /** entries with a registered run: `size` */
+  let withRun = 0
+  /** entries with a retry wait or a delayed submit: `scheduled` */
+  const waiting = new Set<Entry>()
 
   const owner = (entry: Entry): TaskOwner => ({
     key: entry.key,
+    get retries() {
+      return entry.retries
+    },
     onExit: (task: Task) => onRunExit(entry, task)
   })
 
+  const setTask = (entry: Entry, task: Task | undefined): void => {
+    if (entry.task === undefined && task !== undefined) withRun++
+    else if (entry.task !== undefined && task === undefined) withRun--
+    entry.task = task
+  }
+
   const remove = (entry: Entry): void => {
+    disarm(entry)
+    entry.delayed = undefined
+    entry.retryAt = undefined
+    updateWaiting(entry)
     if (entries.get(entry.key) === entry) entries.remove(entry.key)
   }
 
-  /** Registers a task running `entry`'s runs; removes the entry when the service is closed. */
+  // ---------------------------------------------------------------------------
+  // timers: retry waits and delayed submits
+  // ---------------------------------------------------------------------------
+
+  /** Cancels every timer when the service shuts down: nothing fires after its scope has closed. */
+  const onShutdown = (): void => {
+    for (const entry of Array.from(waiting)) {
+      disarm(entry)
+      entry.delayed = undefined
+      entry.retryAt = undefined
+      // a key with a registered run is removed when the shutdown ends that run
+      if (entry.task === undefined) remove(entry)
+    }
+    waiting.clear()
+  }
+
+  const updateWaiting = (entry: Entry): void => {
+    if (entry.delayed !== undefined || entry.retryAt !== undefined) {
+      if (waiting.size === 0) pool.shutdownHooks.add(onShutdown)
+      waiting.add(entry)
+    } else if (waiting.delete(entry) && waiting.size === 0) {
+      pool.shutdownHooks.delete(onShutdown)
+    }
+  }
+
+  const disarm = (entry: Entry): void => {
+    const timer = entry.timer
+    entry.timer = undefined
+    entry.timerAt = Infinity
+    if (timer !== undefined) timer.interruptUnsafe()
+  }
+
+  /**
+   * Keeps one timer armed for the earlier of the entry's retry wait and
+   * delayed submit, and the `waiting` set up to date. The timer is a fiber of
+   * its own forked in the coalescer's context: not a task, so it is neither
+   * counted nor bounded, and the shutdown hook interrupts it.
+   */
+  const arm = (entry: Entry): void => {
+    updateWaiting(entry)
+    const at = Math.min(entry.retryAt ?? Infinity, entry.delayed?.at ?? Infinity)
+    if (entry.timer !== undefined && entry.timerAt === at) return
+    disarm(entry)
+    if (at === Infinity) return
+    entry.timerAt = at
+    const delay = Math.max(0, at - clock.currentTimeMillisUnsafe())
+    let timer: Fiber.Fiber<void> | undefined = undefined
+    let fired = false
+    // the fiber starts inside `runForkWith`: its sleep is registered (with
+    // `TestClock` too) before this returns; a zero sleep may fire inline
+    const fiber = Effect.runForkWith(timerContext)(
+      Effect.andThen(
+        Effect.sleep(delay),
+        Effect.sync(() => {
+          if (timer === undefined) fired = true
+          else onTimer(entry, timer, at)
+        })
+      )
+    )
+    timer = fiber
+    entry.timer = fiber
+    if (fired) onTimer(entry, fiber, at)
+  }
+
+  /** A timer fired: the retry and the delayed submit due by `at` go ahead. */
+  const onTimer = (entry: Entry, timer: Fiber.Fiber<void>, at: number): void => {
+    if (entry.timer !== timer) return // disarmed or re-armed meanwhile
+    entry.timer = undefined
+    entry.timerAt = Infinity
+    if (pool.closed || entries.get(entry.key) !== entry) return
+    const delayed = entry.delayed
+    if (delayed !== undefined && delayed.at <= at) {
+      entry.delayed = undefined
+      submitTo(entry.key, delayed.name, delayed.body, delayed.context) // also ends a retry wait
+    }
+    if (entry.retryAt !== undefined && entry.retryAt <= at && entry.task === undefined) {
+      entry.retryAt = undefined
+      if (!registerRun(entry)) {
+        remove(entry)
+        return
+      }
+    }
+    if (entries.get(entry.key) === entry) arm(entry)
+  }
+
+  // ---------------------------------------------------------------------------
+  // runs
+  // ---------------------------------------------------------------------------
+
+  /** Registers a task running `entry`'s runs; `false` when the service is closed. */
   const registerRun = (entry: Entry): boolean => {
     entry.state = "parked"
     entry.pending = false
-    const task = pool.register(entry.name, runLoop(entry), entry.context, owner(entry))
-    entry.task = task
-    return task !== undefined
+    entry.cancelling = false
+    setTask(entry, pool.register(entry.name, runLoop(entry), entry.context, owner(entry)))
+    return entry.task !== undefined
   }
 
   /**
    * The end step of a run's task, whatever the end. A submit that arrived
    * while the run executed (or in the ops between its body's end and this
-   * step) is honoured by a freshly registered run.
+   * step) is honoured by a freshly registered run, before any retry.
    */
   const onRunExit = (entry: Entry, task: Task): void => {
     if (entry.task !== task) return
-    entry.task = undefined
-    if (entry.pending && !pool.closed && registerRun(entry)) return
+    setTask(entry, undefined)
+    const cancelled = entry.cancelling
+    entry.cancelling = false
+    if (pool.closed) {
+      remove(entry)
+      return
+    }
+    if (entry.pending && registerRun(entry)) {
+      entry.retryAt = undefined
+      arm(entry)
+      return
+    }
+    entry.pending = false
+    if (cancelled) entry.retryAt = undefined
+    if (entry.retryAt !== undefined || entry.delayed !== undefined) {
+      entry.state = "scheduled"
+      arm(entry)
+      return
+    }
     remove(entry)
   }
+
+  /**
+   * After a failed run without a pending submit: when the key's schedule
+   * runs again (epoch millis), or `undefined` when it is done. The schedule
+   * is stepped at the run's end, on the run's fiber, with the failure's cause.
+   */
+  const nextRetry = (entry: Entry, cause: Cause.Cause<unknown>): Effect.Effect<number | undefined> =>
+    Effect.suspend(() => {
+      const stepping: Effect.Effect<Step> = entry.step !== undefined
+        ? Effect.succeed(entry.step)
+        : Schedule.toStep(retry!) as Effect.Effect<Step>
+      return Effect.flatMap(stepping, (step) => {
+        entry.step = step
+        const now = clock.currentTimeMillisUnsafe()
+        return Effect.matchCause(step(now, cause), {
+          onFailure: () => undefined, // done (or the schedule failed): give up
+          onSuccess: ([, delay]) => now + Math.max(0, Duration.toMillis(delay))
+        })
+      })
+    })
 
   const runLoop = (entry: Entry): Effect.Effect<void> =>
     Effect.suspend(() => {
@@ -225,24 +568,75 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
         ? taskSpan(entry.body, task, {
           "effect_task.coalescer.key": keyAttribute(entry.key),
           "effect_task.coalescer.run": entry.runs,
+          "effect_task.coalescer.retries": entry.retries,
           "effect_task.task.parked_ms": task.startedAt - parkedSince
         })
         : entry.body
-      return Effect.flatMap(Effect.exit(Effect.provideContext(run, pool.contextFor(task, context))), (exit) => {
-        pool.runEnded(task, exit)
-        if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
-          pool.recordFailure(name, context, exit.cause)
-        }
-        // without a pending submit the task ends; its end step removes the entry
-        if (!entry.pending) return Effect.void
+      /** A pending submit re-runs at once, as the same task; otherwise the task ends. */
+      const next = (): Effect.Effect<void> => {
+        if (!entry.pending) return Effect.void // the task's end step removes the entry (or waits for a retry)
+        entry.retryAt = undefined
         entry.state = "requeued"
         entry.pending = false
         task.name = entry.name // the re-run waits (and shows in `snapshot`) under the latest submit's name
         pool.setState(task, State.Requeued) // parked time of the re-run counts from here
         if (task.holdsSlot) pool.releaseSlot(task)
         return Effect.andThen(pool.acquireSlot(task, State.Requeued), runLoop(entry))
+      }
+      return Effect.flatMap(Effect.exit(Effect.provideContext(run, pool.contextFor(task, context))), (exit) => {
+        pool.runEnded(task, exit)
+        const failed = exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)
+        if (failed) {
+          pool.recordFailure(name, context, exit.cause)
+          entry.retries++
+        } else if (exit._tag === "Success") {
+          entry.retries = 0 // a success resets the key's schedule
+          entry.step = undefined
+        }
+        if (!failed || retry === undefined || entry.pending || entry.cancelling) return next()
+        return Effect.flatMap(nextRetry(entry, exit.cause), (at) => {
+          if (at === undefined) {
+            // the schedule is done: the key gives up
+            entry.retries = 0
+            entry.step = undefined
+          } else if (!entry.pending && !entry.cancelling) {
+            entry.retryAt = at // the task's end step starts the wait
+          }
+          return next()
+        })
       })
     })
+
+  // ---------------------------------------------------------------------------
+  // submits
+  // ---------------------------------------------------------------------------
+
+  /** The step of a submit (also made by a delayed submit's timer). */
+  const submitTo = (
+    key: unknown,
+    name: string,
+    body: Effect.Effect<unknown, unknown>,
+    context: Context.Context<never>
+  ): void => {
+    const entry = entries.get(key)
+    if (entry === undefined) {
+      const fresh = newEntry(key, name, body, context)
+      if (registerRun(fresh)) entries.set(key, fresh)
+      return
+    }
+    entry.name = name
+    entry.body = body
+    entry.context = context
+    if (entry.task === undefined) {
+      // scheduled: a submit during a retry wait (or beside a delayed submit) runs at once
+      entry.retryAt = undefined
+      if (registerRun(entry)) arm(entry)
+      else remove(entry)
+      return
+    }
+    if (entry.state === "running" || entry.cancelling) entry.pending = true
+    else entry.task.name = name
+  }
 
   return {
     submit<A, E, R>(name: string, key: K, body: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> {
@@ -250,31 +644,77 @@ const makeWith = <K>(pool: Pool): Coalescer<K> => {
       if (error !== undefined) return Effect.die(error)
       return Effect.withFiber((fiber) => {
         if (pool.closed) return Effect.void
-        const context = registrationContext(fiber)
-        const entry = entries.get(key)
-        if (entry === undefined) {
-          const fresh: Entry = {
-            key,
-            name,
-            body: body as Effect.Effect<unknown, unknown>,
-            context,
-            state: "parked",
-            pending: false,
-            task: undefined,
-            runs: 0
-          }
-          if (registerRun(fresh)) entries.set(key, fresh)
-          return Effect.void
-        }
-        entry.name = name
-        entry.body = body as Effect.Effect<unknown, unknown>
-        entry.context = context
-        if (entry.state === "running") entry.pending = true
-        else if (entry.task !== undefined) entry.task.name = name
+        submitTo(key, name, body as Effect.Effect<unknown, unknown>, registrationContext(fiber))
         return Effect.void
       })
     },
-    size: Effect.sync(() => entries.size)
+    submitAfter<A, E, R>(
+      name: string,
+      key: K,
+      body: Effect.Effect<A, E, R>,
+      delay: Duration.Input
+    ): Effect.Effect<void, never, R> {
+      const error = checkTask("Coalescer.submitAfter", name, body)
+      if (error !== undefined) return Effect.die(error)
+      const millis = delayMillis("Coalescer.submitAfter", delay)
+      if (typeof millis !== "number") return Effect.die(millis)
+      return Effect.withFiber((fiber) => {
+        if (pool.closed) return Effect.void
+        const context = registrationContext(fiber)
+        const now = clock.currentTimeMillisUnsafe()
+        let entry = entries.get(key)
+        const previous = entry?.delayed
+        const at = previous === undefined ? now + millis : Math.min(previous.at, now + millis)
+        if (at <= now) {
+          // due at once: the (merged) delayed submit is this submit
+          if (entry !== undefined) {
+            entry.delayed = undefined
+            arm(entry)
+          }
+          submitTo(key, name, body as Effect.Effect<unknown, unknown>, context)
+          return Effect.void
+        }
+        if (entry === undefined) {
+          entry = newEntry(key, name, body as Effect.Effect<unknown, unknown>, context)
+          entries.set(key, entry)
+        }
+        // earliest due time, latest name and body
+        entry.delayed = { name, body: body as Effect.Effect<unknown, unknown>, context, at }
+        arm(entry)
+        return Effect.void
+      })
+    },
+    cancel(key: K): Effect.Effect<boolean> {
+      return Effect.withFiber((fiber) => {
+        const entry = entries.get(key)
+        if (entry === undefined) return Effect.succeed(false)
+        const task = entry.task
+        // a second cancel while the first one's run ends finds only submits made since
+        const found = !entry.cancelling || entry.pending || entry.delayed !== undefined
+        disarm(entry)
+        entry.delayed = undefined
+        entry.retryAt = undefined
+        entry.pending = false
+        entry.retries = 0
+        entry.step = undefined
+        updateWaiting(entry)
+        if (task === undefined) {
+          remove(entry)
+          return Effect.succeed(found)
+        }
+        entry.cancelling = true
+        // not started: dropped now (its end step removes the entry)
+        if (pool.dropUnstarted(task)) return Effect.succeed(found)
+        const run = task.fiber!
+        if (run === fiber) return Effect.interrupt // cancelled from its own run
+        return Effect.as(Fiber.interrupt(run), found)
+      })
+    },
+    retries(key: K): Effect.Effect<number> {
+      return Effect.sync(() => entries.get(key)?.retries ?? 0)
+    },
+    size: Effect.sync(() => withRun),
+    scheduled: Effect.sync(() => waiting.size)
   }
 }
 

@@ -86,6 +86,13 @@ export interface TaskInfo {
   readonly stateSince: number
   /** the coalescer key, for coalescer runs */
   readonly key?: unknown
+  /**
+   * for coalescer runs: the key's consecutive failed runs so far (0 for a
+   * first run or a run after a success; `n` for the `n`-th retry)
+   *
+   * @since 0.2.0
+   */
+  readonly retries?: number
 }
 
 /**
@@ -330,9 +337,10 @@ const yieldWith = <A, E, R>(
       const inner = Effect.ensuring(
         region,
         Effect.sync(() => {
-          // counted again as soon as `self` ends, before waiting for a slot
+          // counted again as soon as `self` ends, before waiting for a slot; until
+          // the slot is back it is a parked task (`acquireSlot` makes it running)
           if (leaveCount) pool.recount(task)
-          pool.setState(task, previous)
+          pool.setState(task, releaseSlot ? State.Requeued : previous)
         })
       )
       if (!releaseSlot) return inner
@@ -356,7 +364,7 @@ const toInfo = (epoch: number) => (task: Task): TaskInfo => {
     registeredAt: epoch + task.registeredAt,
     stateSince: epoch + task.stateSince
   }
-  return task.owner === undefined ? info : { ...info, key: task.owner.key }
+  return task.owner === undefined ? info : { ...info, key: task.owner.key, retries: task.owner.retries ?? 0 }
 }
 
 /**

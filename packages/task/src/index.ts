@@ -33,3 +33,10 @@ export {
    */
   Coalescer
 } from "./Coalescer.ts"
+
+export type {
+  /**
+   * @since 0.2.0
+   */
+  Options as CoalescerOptions
+} from "./Coalescer.ts"

@@ -87,6 +87,8 @@ export const stateName = (state: State): StateName => stateNames[state]!
  */
 export interface TaskOwner {
   readonly key: unknown
+  /** consecutive failed runs of the key, shown in `snapshot` */
+  readonly retries?: number
   /** called once, synchronously, when the task's fiber has exited or the task was dropped unstarted */
   onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void
 }
@@ -185,6 +187,13 @@ export class Pool implements MetricSource {
   readonly parkedTime = new DurationHistogram()
   readonly runningTime = new DurationHistogram()
   closed = false
+  /**
+   * Called once, synchronously, when shutdown starts (after `closed` is set,
+   * before any task is dropped or interrupted). A `Coalescer` adds one while
+   * it has timers (delayed submits, retry waits) and cancels them there;
+   * owners add and delete their own hooks.
+   */
+  readonly shutdownHooks = new Set<() => void>()
   private nextId = 1
 
   /** FIFO slot queue: parked tasks and started tasks waiting to get a slot back */
@@ -546,6 +555,7 @@ export class Pool implements MetricSource {
       if (this.hasFreeSlot()) {
         this.running++
         task.holdsSlot = true
+        this.setState(task, State.Running)
         return resume(Effect.void)
       }
       task.run!.resume = resume
@@ -754,6 +764,8 @@ export class Pool implements MetricSource {
     return Effect.withFiber((caller) => {
       const self = this.taskOf(caller)
       this.closed = true
+      for (const hook of this.shutdownHooks) hook()
+      this.shutdownHooks.clear()
       // tasks that never started: parked ones, and granted ones whose start is pending
       const removed = this.queue.removeAll((task) => task.fiber !== undefined)
       const dropped: Array<Task> = removed.records.map(this.materialize)
