@@ -4,7 +4,8 @@
  * builds; roots in the same directory form one cluster, named by that
  * directory (relative to the given dir). From each root the build follows
  * `spec.path` (see `sources.ts`, `kustomize.ts`), applies `spec.components`,
- * `spec.patches`, `spec.targetNamespace` and the `postBuild` substitutions,
+ * `spec.patches`, `spec.namePrefix` / `nameSuffix`, `spec.targetNamespace`
+ * and the `postBuild` substitutions,
  * and every Flux object the build yields is an object of the cluster; its
  * Kustomizations are followed in turn. When no root builds from the tree,
  * every Flux object of its files is one cluster `"."` (the fallback).
@@ -55,7 +56,12 @@ const buildKustomization = (
     .filter((c): c is string => typeof c === "string")
     .map((c) => path.resolve(source.target, c))
   const resources = buildPath(ctx, source.target, components)
-  applyKustomizeTransforms(ctx, source.target, { patches: spec.patches }, resources)
+  applyKustomizeTransforms(
+    ctx,
+    source.target,
+    { patches: spec.patches, namePrefix: spec.namePrefix, nameSuffix: spec.nameSuffix },
+    resources
+  )
   if (typeof spec.targetNamespace === "string" && spec.targetNamespace.length > 0) {
     setNamespace(resources.filter((r) => r.value.kind !== "Namespace"), spec.targetNamespace)
   }

@@ -3,7 +3,7 @@
  * pure over the read tree: a file contributes its documents; a directory
  * with a `kustomization.yaml` its `resources` (files and directories),
  * `components`, ConfigMap generators (literals), then its patches,
- * `namespace:` and `replacements`; a directory without one contributes its
+ * `namePrefix` / `nameSuffix`, `namespace:` and `replacements`; a directory without one contributes its
  * YAML files and, as a directory resource, each subdirectory that has one
  * (kustomize-controller's generated kustomization). Remote resources are not
  * followed. A `resources` entry that does not exist is a problem.
@@ -12,7 +12,7 @@ import * as path from "node:path"
 import { parseAllDocuments } from "yaml"
 import type { Doc, Tree } from "./load.ts"
 import { isRecord, type Problem } from "./model.ts"
-import { applyPatch, applyReplacements, type Resource, setNamespace } from "./transform.ts"
+import { applyPatch, applyReplacements, type Resource, setNameAffixes, setNamespace } from "./transform.ts"
 
 const kustomizationNames = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
 
@@ -112,6 +112,13 @@ export const applyKustomizeTransforms = (
     if (!isRecord(entry)) continue
     const ops = isRecord(entry) && Array.isArray(entry.patch) ? [entry.patch] : patchBodies(ctx, dir, entry)
     for (const body of ops) applyPatch(resources, body, entry.target)
+  }
+  if (typeof k.namePrefix === "string" || typeof k.nameSuffix === "string") {
+    setNameAffixes(
+      resources,
+      typeof k.namePrefix === "string" ? k.namePrefix : "",
+      typeof k.nameSuffix === "string" ? k.nameSuffix : ""
+    )
   }
   if (typeof k.namespace === "string" && k.namespace.length > 0) setNamespace(resources, k.namespace)
   const replacements = (Array.isArray(k.replacements) ? k.replacements : []).flatMap((r) =>

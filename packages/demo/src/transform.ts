@@ -172,6 +172,16 @@ export const setNamespace = (resources: ReadonlyArray<Resource>, namespace: stri
   }
 }
 
+/** `namePrefix` / `nameSuffix`: every resource but Namespaces and CRDs is renamed. */
+export const setNameAffixes = (resources: ReadonlyArray<Resource>, prefix: string, suffix: string): void => {
+  for (const r of resources) {
+    const kind = str(r.value.kind) ?? ""
+    const m = meta(r.value)
+    if (kind === "Namespace" || kind === "CustomResourceDefinition" || typeof m.name !== "string") continue
+    r.value = { ...r.value, metadata: { ...m, name: `${prefix}${m.name}${suffix}` } }
+  }
+}
+
 const fieldPath = (p: string): Array<string> => p.split(".").filter((s) => s.length > 0)
 
 const getField = (value: unknown, p: string): unknown => {

@@ -64,6 +64,33 @@ describe("e2e: clusters built from their roots", () => {
     assert.notInclude(rendered, "${")
   }, 30_000)
 
+  it("a bootstrapped cluster: flux-system builds its own directory (not a duplicate); external sources", async () => {
+    const sync = ["  path: ./clusters/prod", "  sourceRef:", "    kind: GitRepository", "    name: flux-system"]
+    const dir = tree({
+      "clusters/prod/flux-system/gotk-sync.yaml": docs(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n"
+          + "  namespace: flux-system\n",
+        object("Kustomization", "flux-system", { namespace: "flux-system", spec: sync })
+      ),
+      "clusters/prod/flux-system/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - gotk-sync.yaml\n",
+      "clusters/prod/tenant.yaml": object("Kustomization", "tenant", {
+        namespace: "flux-system",
+        spec: ["  path: ./", "  sourceRef:", "    kind: GitRepository", "    name: tenant-repo"],
+        dependsOn: ["flux-system"]
+      })
+    })
+    const { byId, code, summary } = await runJson(dir)
+    assert.deepStrictEqual(summary.clusters.map((c) => [c.cluster, c.roots]), [[
+      path.join("clusters", "prod", "flux-system"),
+      ["Kustomization/flux-system/flux-system"]
+    ]])
+    assert.deepStrictEqual(summary.problems, [])
+    const tenant = byId("Kustomization/flux-system/tenant", path.join("clusters", "prod", "flux-system"))
+    assert.strictEqual(tenant.status, "ready", "built from nothing: its source is another repository")
+    assert.strictEqual(code, 0)
+  }, 30_000)
+
   it("plain kustomize files, ConfigMaps and other documents are skipped silently; problems alone exit 0", async () => {
     const dir = tree({
       "clusters/main/apps.yaml": docs(
