@@ -1,0 +1,210 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Deferred, Duration, Effect, Exit, Schedule, Scope } from "effect"
+import { Coalescer, TaskService } from "effect-task"
+import { TestClock } from "effect/testing"
+import { buildInScope, defectMessage, ticks } from "./TaskService.helpers.ts"
+
+// `Coalescer.submitAfter` (CONTRACT.md, "Additions: reconciler features"):
+// workqueue's AddAfter. Time is the TestClock's: every due time is exact.
+
+/** A body that logs `<label>@<now>`. */
+const stamp = (log: Array<string>, label: string) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void log.push(`${label}@${now}`)))
+
+/** Advances the TestClock and lets the runs it released start and end. */
+const advance = (millis: number) => Effect.andThen(TestClock.adjust(millis), ticks(5))
+
+const setup = Effect.gen(function*() {
+  const tasks = yield* TaskService
+  const c = yield* Coalescer.make<string>()
+  const log: Array<string> = []
+  return { c, log, tasks }
+})
+
+describe("Coalescer.submitAfter", () => {
+  it.effect("acts as submit once the delay has passed; not counted, no slot and no entry run while it waits", () =>
+    Effect.gen(function*() {
+      const { c, log, tasks } = yield* setup
+      yield* c.submitAfter("resync", "k", stamp(log, "resync"), "100 millis")
+      assert.strictEqual(yield* tasks.activeCount, 0)
+      assert.strictEqual(yield* c.size, 0)
+      assert.strictEqual(yield* c.scheduled, 1)
+      assert.deepStrictEqual(yield* tasks.snapshot, [])
+      yield* advance(99)
+      assert.deepStrictEqual(log, [])
+      yield* advance(1)
+      assert.deepStrictEqual(log, ["resync@100"])
+      assert.strictEqual(yield* c.scheduled, 0)
+      assert.strictEqual(yield* c.size, 0)
+      assert.strictEqual(yield* tasks.activeCount, 0)
+      yield* advance(1_000)
+      assert.deepStrictEqual(log, ["resync@100"])
+    }).pipe(Effect.provide(TaskService.layerBounded(2))))
+
+  it.effect("a key keeps one delayed submit: the earliest due time wins", () =>
+    Effect.gen(function*() {
+      const { c, log } = yield* setup
+      yield* c.submitAfter("late", "k", stamp(log, "late"), 300)
+      yield* advance(50)
+      yield* c.submitAfter("early", "k", stamp(log, "early"), 100) // due at 150, before 300
+      assert.strictEqual(yield* c.scheduled, 1)
+      yield* advance(99)
+      assert.deepStrictEqual(log, [])
+      yield* advance(1)
+      assert.deepStrictEqual(log, ["early@150"])
+      yield* advance(1_000)
+      assert.deepStrictEqual(log, ["early@150"]) // the later due time was merged away
+      assert.strictEqual(yield* c.scheduled, 0)
+    }).pipe(Effect.provide(TaskService.layerBounded(2))))
+
+  it.effect("a key keeps one delayed submit: the latest name and body win, at the earlier due time", () =>
+    Effect.gen(function*() {
+      const { c, log, tasks } = yield* setup
+      yield* c.submitAfter("first", "k", stamp(log, "first"), 100)
+      yield* advance(10)
+      yield* c.submitAfter("second", "k", stamp(log, "second"), 500) // due 510: 100 stays
+      yield* advance(89)
+      assert.deepStrictEqual(log, [])
+      yield* advance(1)
+      assert.deepStrictEqual(log, ["second@100"])
+      yield* advance(1_000)
+      assert.deepStrictEqual(log, ["second@100"])
+      assert.strictEqual(yield* tasks.activeCount, 0)
+    }).pipe(Effect.provide(TaskService.layerBounded(2))))
+
+  it.effect("an ordinary submit meanwhile runs at once, and the delayed submit still fires", () =>
+    Effect.gen(function*() {
+      const { c, log } = yield* setup
+      yield* c.submitAfter("delayed", "k", stamp(log, "delayed"), 100)
+      yield* c.submit("now", "k", stamp(log, "now"))
+      assert.strictEqual(yield* c.size, 1)
+      assert.strictEqual(yield* c.scheduled, 1)
+      yield* ticks(5)
+      assert.deepStrictEqual(log, ["now@0"])
+      assert.strictEqual(yield* c.size, 0)
+      assert.strictEqual(yield* c.scheduled, 1) // the entry lives on for the delayed submit
+      yield* advance(100)
+      assert.deepStrictEqual(log, ["now@0", "delayed@100"])
+      assert.strictEqual(yield* c.scheduled, 0)
+    }).pipe(Effect.provide(TaskService.layerBounded(2))))
+
+  it.effect("a delayed submit that fires while the key runs marks it pending: one re-run follows", () =>
+    Effect.gen(function*() {
+      const { c, log, tasks } = yield* setup
+      const started = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      yield* c.submit(
+        "long",
+        "k",
+        Effect.andThen(stamp(log, "long"), Deferred.succeed(started, undefined)).pipe(
+          Effect.andThen(Deferred.await(gate))
+        )
+      )
+      yield* Deferred.await(started)
+      yield* c.submitAfter("delayed", "k", stamp(log, "delayed"), 100)
+      yield* advance(100)
+      assert.deepStrictEqual(log, ["long@0"]) // pending behind the running body
+      yield* Deferred.succeed(gate, undefined)
+      yield* tasks.blockTillDone
+      assert.deepStrictEqual(log, ["long@0", "delayed@100"])
+      assert.strictEqual(yield* c.size, 0)
+      assert.strictEqual(yield* c.scheduled, 0)
+    }).pipe(Effect.provide(TaskService.layerBounded(2))))
+
+  it.effect("a delay of 0 submits at once, taking the key's waiting delayed submit with it", () =>
+    Effect.gen(function*() {
+      const { c, log, tasks } = yield* setup
+      yield* c.submitAfter("waiting", "k", stamp(log, "waiting"), 100)
+      yield* c.submitAfter("zero", "k", stamp(log, "zero"), 0)
+      assert.strictEqual(yield* c.size, 1)
+      assert.strictEqual(yield* c.scheduled, 0)
+      yield* tasks.blockTillDone
+      yield* advance(1_000)
+      assert.deepStrictEqual(log, ["zero@0"])
+    }).pipe(Effect.provide(TaskService.layerBounded(2))))
+
+  it.effect("every Duration.Input form is read as a delay", () =>
+    Effect.gen(function*() {
+      const { c, log } = yield* setup
+      yield* c.submitAfter("string", "a", stamp(log, "string"), "1 second")
+      yield* c.submitAfter("duration", "b", stamp(log, "duration"), Duration.millis(20))
+      yield* c.submitAfter("number", "c", stamp(log, "number"), 30)
+      yield* c.submitAfter("tuple", "d", stamp(log, "tuple"), [0, 40_000_000])
+      yield* c.submitAfter("bigint", "e", stamp(log, "bigint"), BigInt(50_000_000))
+      yield* c.submitAfter("infinite", "f", stamp(log, "infinite"), "Infinity")
+      assert.strictEqual(yield* c.scheduled, 6)
+      for (let i = 0; i < 100; i++) yield* advance(10)
+      assert.deepStrictEqual(log, ["duration@20", "number@30", "tuple@40", "bigint@50", "string@1000"])
+      assert.strictEqual(yield* c.scheduled, 1) // Infinity never fires
+      assert.isTrue(yield* c.cancel("f"))
+      assert.strictEqual(yield* c.scheduled, 0)
+    }).pipe(Effect.provide(TaskService.layerBounded(2))))
+
+  it.effect("a delayed submit during a retry wait runs at once when it fires, with its body", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const c = yield* Coalescer.make<string>({ retry: Schedule.spaced("1 second") })
+      const log: Array<string> = []
+      yield* c.submit("fails", "k", Effect.andThen(stamp(log, "fails"), Effect.fail("no")))
+      yield* ticks(5)
+      yield* c.submitAfter("delayed", "k", stamp(log, "delayed"), 100)
+      assert.strictEqual(yield* c.scheduled, 1)
+      yield* advance(100)
+      assert.deepStrictEqual(log, ["fails@0", "delayed@100"])
+      yield* advance(2_000)
+      assert.deepStrictEqual(log, ["fails@0", "delayed@100"]) // the retry wait was dropped
+      assert.strictEqual(yield* c.scheduled, 0)
+      assert.strictEqual(yield* tasks.activeCount, 0)
+    }).pipe(Effect.provide(TaskService.layerBounded(2))))
+
+  it.effect("shutdown before it fires drops it: nothing fires after the service's scope has closed", () =>
+    Effect.gen(function*() {
+      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(2))
+      const c = yield* Coalescer.make<string>().pipe(Effect.provideService(TaskService, tasks))
+      const log: Array<string> = []
+      yield* c.submitAfter("a", "a", stamp(log, "a"), 100)
+      yield* c.submitAfter("b", "b", stamp(log, "b"), 200)
+      yield* advance(50)
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(yield* c.scheduled, 0)
+      assert.strictEqual(yield* c.size, 0)
+      yield* advance(1_000)
+      assert.deepStrictEqual(log, [])
+      // after shutdown, submitAfter does nothing
+      yield* c.submitAfter("c", "c", stamp(log, "c"), 10)
+      assert.strictEqual(yield* c.scheduled, 0)
+      yield* advance(100)
+      assert.deepStrictEqual(log, [])
+      assert.strictEqual(yield* tasks.activeCount, 0)
+    }))
+
+  it.effect("a bad delay dies naming submitAfter, the argument and the value; nothing is scheduled", () =>
+    Effect.gen(function*() {
+      const { c, tasks } = yield* setup
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [-1, "-1"],
+        [Number.NaN, "NaN"],
+        ["soon", `"soon"`],
+        ["-5 seconds", `"-5 seconds"`],
+        [Duration.millis(-3), String(Duration.millis(-3))],
+        [undefined, "undefined"],
+        [null, "null"],
+        [{}, "[object Object]"],
+        [[1], "1"]
+      ]
+      for (const [delay, shown] of cases) {
+        const exit = yield* Effect.exit(c.submitAfter("x", "k", Effect.void, delay as Duration.Input))
+        assert.strictEqual(
+          defectMessage(exit),
+          `Coalescer.submitAfter: delay must be a non-negative Duration.Input, got ${shown}`
+        )
+      }
+      const nameExit = yield* Effect.exit(c.submitAfter("", "k", Effect.void, 10))
+      assert.strictEqual(defectMessage(nameExit), `Coalescer.submitAfter: name must be a non-empty string, got ""`)
+      const bodyExit = yield* Effect.exit(c.submitAfter("x", "k", 42 as unknown as Effect.Effect<void>, 10))
+      assert.strictEqual(defectMessage(bodyExit), "Coalescer.submitAfter: body must be an Effect, got 42")
+      assert.strictEqual(yield* c.scheduled, 0)
+      assert.strictEqual(yield* c.size, 0)
+      assert.strictEqual(yield* tasks.activeCount, 0)
+    }).pipe(Effect.provide(TaskService.layerBounded(2))))
+})
