@@ -193,14 +193,26 @@ export const makeOrchestrator = (config: OrchestratorConfig): Effect.Effect<Orch
     const nextChange = Effect.asVoid(Stream.runHead(Stream.drop(tasks.activeChanges, 1)))
 
     /** Until every generation of the round has a verdict: at each quiescence, decide what can be decided. */
-    const watchQuiescence = (gens: ReadonlyArray<Generation>): Effect.Effect<void> =>
+    const watchQuiescence = (round: ReadonlyArray<readonly [string, Generation]>): Effect.Effect<void> =>
       Effect.gen(function*() {
         for (;;) {
           yield* tasks.awaitQuiescence(0)
-          if (gens.every((gen) => Deferred.isDoneUnsafe(gen.done))) return
+          if (round.every(([, gen]) => Deferred.isDoneUnsafe(gen.done))) return
           const decided = yield* decide(false)
-          // nothing to decide: what is still open waits on work that has to register first
-          if (decided === 0) yield* nextChange
+          if (decided > 0) continue
+          if ([...waiters.values()].every((w) => w.gen.claimed)) {
+            // quiescent and nobody waits, yet a verdict is missing: its task ended without one (a defect)
+            for (const [key, gen] of round) {
+              yield* settle(key, gen, {
+                status: "failed",
+                reason: "no verdict: its reconcile task ended without one (see the error log)",
+                root: null
+              })
+            }
+            continue
+          }
+          // what is still open waits on work that has to register first
+          yield* nextChange
         }
       })
 
@@ -231,7 +243,7 @@ export const makeOrchestrator = (config: OrchestratorConfig): Effect.Effect<Orch
         const generations = gens.map(([, gen]) => gen)
         yield* Effect.raceFirst(
           Effect.forEach(generations, (gen) => Deferred.await(gen.done), { discard: true }),
-          watchQuiescence(generations)
+          watchQuiescence(gens)
         )
         yield* Fiber.interrupt(timer)
         return timedOut ? "timeout" : "quiescence"

@@ -10,10 +10,11 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { parseCli, parseDuration } from "../src/args.ts"
+import { buildClusters } from "../src/clusters.ts"
 import { decideStuck, inherit, suspendedOutcome } from "../src/decide.ts"
 import { didYouMean, fluxKind, identify, isDnsLabel, isDnsSubdomain } from "../src/flux.ts"
 import { findCycles, showCycle, withDependents } from "../src/graph.ts"
-import { parseYamlFile } from "../src/load.ts"
+import { loadTree, parseYamlFile } from "../src/load.ts"
 import { objectKey } from "../src/model.ts"
 import { reconcile } from "../src/reconcile.ts"
 import { printSnapshot, useColor } from "../src/report.ts"
@@ -292,5 +293,68 @@ describe("reconcile (library)", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(reconcile({ dir: "/no/such/dir/anywhere" }))
       assert.strictEqual(error._tag, "DirUnreadable")
+    }))
+})
+
+const flux = (name: string, spec: ReadonlyArray<string>, namespace = "flux-system") =>
+  object("Kustomization", name, { namespace, spec })
+const git = ["  sourceRef:", "    kind: GitRepository", "    name: flux-system"]
+
+describe("buildClusters (pure, on a read tree)", () => {
+  it.live("ExternalArtifact paths map back through an ArtifactGenerator; a missing path fails the render", () =>
+    Effect.gen(function*() {
+      const dir = tree({
+        "clusters/c/artifacts.yaml": "apiVersion: source.extensions.fluxcd.io/v1beta1\nkind: ArtifactGenerator\n"
+          + "metadata:\n  name: gen\nspec:\n  sources:\n    - alias: repo\n      kind: GitRepository\n"
+          + "      name: flux-system\n  artifacts:\n    - name: infra\n      copy:\n"
+          + "        - from: \"@repo/infrastructure/**\"\n          to: \"@artifact/\"\n",
+        "clusters/c/ks.yaml": docs(
+          flux("infra", ["  path: ./controllers", "  sourceRef:", "    kind: ExternalArtifact", "    name: infra"]),
+          flux("gone", ["  path: ./nowhere", ...git])
+        ),
+        "infrastructure/controllers/hr.yaml": object("HelmRelease", "cert-manager", { namespace: "cert-manager" })
+      })
+      const build = buildClusters(yield* loadTree(dir))
+      assert.deepStrictEqual(build.objects.map((o) => o.id), [
+        "HelmRelease/cert-manager/cert-manager",
+        "Kustomization/flux-system/gone",
+        "Kustomization/flux-system/infra"
+      ])
+      assert.strictEqual(build.objects[1]!.failRender, "spec.path nowhere does not exist")
+    }))
+
+  it.live("substituteFrom a Secret (base64), substitution disabled by annotation, a missing component", () =>
+    Effect.gen(function*() {
+      const dir = tree({
+        "clusters/c/ks.yaml": docs(
+          flux("apps", [
+            "  path: ./apps",
+            ...git,
+            "  components:",
+            "    - ../components/none",
+            "  postBuild:",
+            "    substituteFrom:",
+            "      - kind: Secret",
+            "        name: vars"
+          ]),
+          `apiVersion: v1\nkind: Secret\nmetadata:\n  name: vars\n  namespace: flux-system\ndata:\n  APP: ${
+            Buffer.from("web").toString("base64")
+          }\n`
+        ),
+        "apps/hr.yaml": docs(
+          object("HelmRelease", "${APP}", { namespace: "apps" }),
+          "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: raw\n  namespace: apps\n"
+            + "  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\nspec:\n  values:\n    x: ${APP}\n"
+        )
+      })
+      const build = buildClusters(yield* loadTree(dir))
+      assert.deepStrictEqual(build.objects.map((o) => o.id), [
+        "HelmRelease/apps/raw",
+        "HelmRelease/apps/web",
+        "Kustomization/flux-system/apps"
+      ])
+      assert.deepStrictEqual((build.objects[0]!.value as { spec: unknown }).spec, { values: { x: "${APP}" } })
+      assert.deepStrictEqual(build.problems.map((p) => p.kind), ["missing-resource"])
+      assert.include(build.problems[0]!.message, "components/none")
     }))
 })
