@@ -83,7 +83,11 @@ const check = async (
   assert.strictEqual(summary.decidedBy, "quiescence")
   assert.strictEqual(code, 1)
   fs.rmSync(dir, { recursive: true, force: true })
-  return summary.objects.filter((o) => o.status !== "ready")
+  const changed = summary.objects.filter((o) => o.status !== "ready")
+  console.info(
+    `acceptance: perturbed copy: ${summary.objects.length} objects, totals ${JSON.stringify(summary.totals)}`
+  )
+  return changed
 }
 
 describe.skipIf(!present)("acceptance: real Flux repositories (../shared/gitops-trees)", () => {
@@ -96,6 +100,9 @@ describe.skipIf(!present)("acceptance: real Flux repositories (../shared/gitops-
       assert.isTrue(summary.objects.every((o) => o.verdictMs !== null))
       assert.deepStrictEqual(summary.problems, [])
       assert.strictEqual(code, 0)
+      console.info(
+        `acceptance: ${name}: ${summary.objects.length} objects in ${summary.clusters.length} cluster(s), all ready`
+      )
     }, 60_000)
   }
 

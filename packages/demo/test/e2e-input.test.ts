@@ -9,7 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { docs, object, run, runJson, totals, tree } from "./helpers.ts"
+import { docs, mainJs, object, run, runJson, totals, tree } from "./helpers.ts"
 
 const twoClusters = fileURLToPath(new URL("layouts/two-clusters/", import.meta.url))
 
@@ -164,6 +164,24 @@ describe("e2e: clusters built from their roots", () => {
     const all = await run([dir, "--latency", "1", "--all"])
     assert.include(all.stdout, "  ready (1)\n    HelmRelease/default/ok  (a.yaml:1)")
   }, 30_000)
+
+  it.skipIf(!fs.existsSync("/usr/bin/script"))(
+    "colours on a terminal, none with NO_COLOR (through a pty)",
+    async () => {
+      const dir = tree({
+        "a.yaml": docs(object("HelmRelease", "ok"), object("HelmRelease", "bad", { dependsOn: ["x"] }))
+      })
+      const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(mainJs)} ${JSON.stringify(dir)} --latency 1`
+      const colored = await run([], {}, ["script", "-qec", command, "/dev/null"])
+      assert.include(colored.stdout, "\x1b[33mmissing-dependency\x1b[0m")
+      const plain = await run([], { NO_COLOR: "1" }, ["script", "-qec", command, "/dev/null"])
+      assert.include(plain.stdout, "missing-dependency (1)")
+      for (const code of ["\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[35m", "\x1b[36m"]) {
+        assert.notInclude(plain.stdout, code)
+      }
+    },
+    30_000
+  )
 
   it("the bundled tree: the fixture sentence, and exit 1", async () => {
     const result = await run(["--latency", "1"])

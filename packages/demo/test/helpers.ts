@@ -71,10 +71,16 @@ export interface Run {
 }
 
 /** Runs the program to its end. */
-export const run = (args: ReadonlyArray<string>, env?: Record<string, string>): Promise<Run> =>
+export const run = (
+  args: ReadonlyArray<string>,
+  env?: Record<string, string>,
+  /** another command line to run instead (e.g. through `script` for a terminal) */
+  command?: ReadonlyArray<string>
+): Promise<Run> =>
   new Promise((resolve) => {
     const options = { timeout: 60_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } }
-    execFile(process.execPath, [mainJs, ...args], options, (error, stdout, stderr) => {
+    const [file, ...rest] = command ?? [process.execPath, mainJs, ...args]
+    execFile(file!, rest, options, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
       resolve({ code, stdout, stderr })
     })
