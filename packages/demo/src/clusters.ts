@@ -204,6 +204,7 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
       if (item.kind === "Kustomization" && !fallback) {
         const source = sourceOf(tree, artifacts, item.value, item.doc.file)
         if (source._tag === "External") sourceNote = source.note
+        else if (source._tag === "Outside") failRender ??= source.reason
         else if (!isInTree(tree, source.target)) {
           failRender ??= `spec.path ${path.relative(tree.root, source.target)} does not exist`
         } else {

@@ -38,10 +38,11 @@ const isYaml = (name: string): boolean => /\.ya?ml$/i.test(name)
 
 /**
  * Lists the YAML files and the directories under `dir`, recursively, sorted.
- * Directories whose name starts with a dot are skipped. An unreadable
+ * Directories whose name starts with a dot are skipped, and so is `exclude`
+ * (the output dir, when it is inside `dir`). An unreadable
  * subdirectory is a problem; an unreadable root fails with `DirUnreadable`.
  */
-export const listTree = (dir: string): Effect.Effect<
+export const listTree = (dir: string, exclude?: string): Effect.Effect<
   {
     readonly files: ReadonlyArray<string>
     readonly dirs: ReadonlySet<string>
@@ -74,8 +75,8 @@ export const listTree = (dir: string): Effect.Effect<
         }
         const subdirs: Array<string> = []
         for (const entry of entries) {
-          if (entry.name.startsWith(".")) continue
           const full = path.join(current, entry.name)
+          if (entry.name.startsWith(".") || full === exclude) continue
           if (entry.isDirectory()) {
             subdirs.push(full)
             dirs.add(full)
@@ -136,11 +137,11 @@ const readYamlFile = (file: string) =>
     )
   )
 
-/** Reads and parses every YAML file under `dir`. */
-export const loadTree = (dir: string): Effect.Effect<Tree, DirUnreadable> =>
+/** Reads and parses every YAML file under `dir` (but not under `exclude`). */
+export const loadTree = (dir: string, exclude?: string): Effect.Effect<Tree, DirUnreadable> =>
   Effect.gen(function*() {
     const root = path.resolve(dir)
-    const listed = yield* listTree(root)
+    const listed = yield* listTree(root, exclude === undefined ? undefined : path.resolve(exclude))
     const parsed = yield* Effect.forEach(listed.files, readYamlFile, { concurrency: 16 })
     const docs = new Map<string, ReadonlyArray<Doc>>()
     listed.files.forEach((file, i) => docs.set(file, parsed[i]!.docs))

@@ -115,9 +115,9 @@ export interface Session {
   ) => Effect.Effect<Summary>
 }
 
-/** Reads `dir` and builds its clusters; problems of the files and of the build together. */
-export const loadClusters = (dir: string) =>
-  Effect.map(loadTree(dir), (tree) => {
+/** Reads `dir` (but not the output dir in it) and builds its clusters; problems of the files and of the build together. */
+export const loadClusters = (dir: string, outDir?: string) =>
+  Effect.map(loadTree(dir, outDir), (tree) => {
     const build = buildClusters(tree)
     return { tree, build, problems: [...tree.problems, ...build.problems] }
   })
@@ -138,8 +138,8 @@ export const startSession = (
     const latencyMs = options.latencyMs ?? defaultLatencyMs
     const depTimeoutMs = options.depTimeoutMs ?? defaultDepTimeoutMs
     const dir = path.resolve(options.dir)
-    const loaded = yield* loadClusters(dir)
     const outDir = yield* prepareOutDir(options.outDir)
+    const loaded = yield* loadClusters(dir, outDir)
     const tasks = yield* TaskService
     const workers = yield* tasks.workers
     const orchestrator = yield* makeOrchestrator({

@@ -17,6 +17,8 @@ import { isRecord, nonEmptyString } from "./model.ts"
 export type Source =
   | { readonly _tag: "Tree"; readonly target: string }
   | { readonly _tag: "External"; readonly note: string }
+  /** a path that leaves the repository: Flux refuses to build it */
+  | { readonly _tag: "Outside"; readonly reason: string }
 
 const isBootstrap = (ref: Record<string, unknown>): boolean =>
   (ref.kind === "GitRepository" || ref.kind === "OCIRepository") && ref.name === "flux-system"
@@ -106,7 +108,7 @@ export const sourceOf = (
     return { _tag: "External", note: `source ${refText} is not this repository: its build is not followed` }
   }
   if (!inside(tree.root, target)) {
-    return { _tag: "External", note: `spec.path ${JSON.stringify(specPath)} is outside the given dir` }
+    return { _tag: "Outside", reason: `spec.path ${JSON.stringify(specPath)} is outside the repository` }
   }
   return { _tag: "Tree", target }
 }

@@ -102,7 +102,7 @@ export const watch = (
       yield* Queue.take(events)
       yield* Effect.sleep(options.debounceMs)
       yield* Queue.clear(events)
-      const loaded = yield* Effect.result(loadClusters(session.dir))
+      const loaded = yield* Effect.result(loadClusters(session.dir, session.outDir))
       if (loaded._tag === "Failure") {
         hooks.onError(`cannot read ${loaded.failure.dir}: ${loaded.failure.message}`)
         continue

@@ -310,17 +310,20 @@ describe("buildClusters (pure, on a read tree)", () => {
           + "        - from: \"@repo/infrastructure/**\"\n          to: \"@artifact/\"\n",
         "clusters/c/ks.yaml": docs(
           flux("infra", ["  path: ./controllers", "  sourceRef:", "    kind: ExternalArtifact", "    name: infra"]),
-          flux("gone", ["  path: ./nowhere", ...git])
+          flux("gone", ["  path: ./nowhere", ...git]),
+          flux("escape", ["  path: ../../etc", ...git])
         ),
         "infrastructure/controllers/hr.yaml": object("HelmRelease", "cert-manager", { namespace: "cert-manager" })
       })
       const build = buildClusters(yield* loadTree(dir))
       assert.deepStrictEqual(build.objects.map((o) => o.id), [
         "HelmRelease/cert-manager/cert-manager",
+        "Kustomization/flux-system/escape",
         "Kustomization/flux-system/gone",
         "Kustomization/flux-system/infra"
       ])
-      assert.strictEqual(build.objects[1]!.failRender, "spec.path nowhere does not exist")
+      assert.strictEqual(build.objects[1]!.failRender, `spec.path "../../etc" is outside the repository`)
+      assert.strictEqual(build.objects[2]!.failRender, "spec.path nowhere does not exist")
     }))
 
   it.live("substituteFrom a Secret (base64), substitution disabled by annotation, a missing component", () =>
