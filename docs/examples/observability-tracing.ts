@@ -41,6 +41,7 @@ export const program = Effect.gen(function*() {
     "effect_task.task.id": 2,
     "effect_task.coalescer.key": "default/app",
     "effect_task.coalescer.run": 1,
+    "effect_task.coalescer.retries": 0,
     "effect_task.task.parked_ms": 0
   })
 }).pipe(
