@@ -4,6 +4,13 @@ import { defineConfig } from "vitest/config"
 
 const root = path.dirname(fileURLToPath(import.meta.url))
 
+// CI names the Node line each run must use (EXPECT_NODE=22, 24 or 26); the
+// workers are forked from this process's Node, so checking it here is enough.
+const expectNode = process.env["EXPECT_NODE"]
+if (expectNode !== undefined && process.versions.node.split(".")[0] !== expectNode) {
+  throw new Error(`vitest: running on Node ${process.version} (${process.execPath}), but EXPECT_NODE=${expectNode}`)
+}
+
 // Tests import the package by its name; resolve it to the sources so no build
 // is needed before a test run.
 const alias = { "effect-task": path.join(root, "packages/task/src/index.ts") }
