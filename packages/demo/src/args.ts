@@ -67,11 +67,25 @@ export const parseCli = (argv: ReadonlyArray<string>): ParsedArgs => {
   try {
     parsed = parseWith(argv)
   } catch (error) {
-    return { _tag: "Error", message: error instanceof Error ? error.message : String(error) }
+    const message = error instanceof Error ? error.message : String(error)
+    // parseArgs refuses a value that looks like an option ("--workers -1") without naming it
+    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(message)
+    if (ambiguous !== null) {
+      const value = argv[argv.indexOf(ambiguous[1]!) + 1] ?? ""
+      return {
+        _tag: "Error",
+        message: `${ambiguous[1]}: got ${JSON.stringify(value)}, which looks like an option `
+          + `(write ${ambiguous[1]}=${value} if it is meant as the value)`
+      }
+    }
+    return { _tag: "Error", message }
   }
   const { positionals, values } = parsed
   if (positionals.length > 1) {
-    return { _tag: "Error", message: `expected at most one dir, got ${positionals.join(" ")}` }
+    return {
+      _tag: "Error",
+      message: `dir: expected at most one, got ${positionals.map((p) => JSON.stringify(p)).join(", ")}`
+    }
   }
   let workers: number | undefined
   if (values.workers !== undefined) {

@@ -90,6 +90,35 @@ interface Pending {
   readonly parent: string | undefined
 }
 
+/**
+ * The roots: Kustomizations no other Kustomization builds (raw builds,
+ * without substitutions), and whether none of them builds from the tree.
+ */
+const findRoots = (
+  tree: Tree,
+  artifacts: ReturnType<typeof artifactCopies>,
+  flux: ReadonlyArray<Doc & { readonly kind: Kind }>
+) => {
+  const builtBy = new Map<string, Set<string>>()
+  const resolves = new Set<string>()
+  for (const k of flux) {
+    if (k.kind !== "Kustomization") continue
+    const source = sourceOf(tree, artifacts, k.value as Record<string, unknown>, k.file)
+    if (source._tag !== "Tree" || !isInTree(tree, source.target)) continue
+    resolves.add(docKey(k))
+    const quiet: BuildContext = { tree, problems: [] }
+    for (const r of buildPath(quiet, source.target)) {
+      const set = builtBy.get(docKey(r)) ?? new Set()
+      set.add(docKey(k))
+      builtBy.set(docKey(r), set)
+    }
+  }
+  const roots = flux.filter((k) =>
+    k.kind === "Kustomization" && [...(builtBy.get(docKey(k)) ?? [])].every((by) => by === docKey(k))
+  )
+  return { roots, fallback: !roots.some((r) => resolves.has(docKey(r))) }
+}
+
 /** Builds every cluster of `tree`. */
 export const buildClusters = (tree: Tree): ClusterBuild => {
   const problems: Array<Problem> = []
@@ -109,25 +138,7 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
     }
   }
 
-  // roots: Kustomizations no other Kustomization builds (raw builds, without substitutions)
-  const builtBy = new Map<string, Set<string>>()
-  const resolves = new Set<string>()
-  for (const k of flux) {
-    if (k.kind !== "Kustomization") continue
-    const source = sourceOf(tree, artifacts, k.value as Record<string, unknown>, k.file)
-    if (source._tag !== "Tree" || !isInTree(tree, source.target)) continue
-    resolves.add(docKey(k))
-    const quiet: BuildContext = { tree, problems: [] }
-    for (const r of buildPath(quiet, source.target)) {
-      const set = builtBy.get(docKey(r)) ?? new Set()
-      set.add(docKey(k))
-      builtBy.set(docKey(r), set)
-    }
-  }
-  const roots = flux.filter((k) =>
-    k.kind === "Kustomization" && [...(builtBy.get(docKey(k)) ?? [])].every((by) => by === docKey(k))
-  )
-  const fallback = !roots.some((r) => resolves.has(docKey(r)))
+  const { fallback, roots } = findRoots(tree, artifacts, flux)
 
   const objects: Array<ObjectSpec> = []
   const reached = new Set<string>()

@@ -213,7 +213,10 @@ describe("args and report", () => {
     const bad = parseCli(["--latency", "fast"])
     assert(bad._tag === "Error")
     assert.strictEqual(bad.message, `--latency: expected a duration like 5, 5ms or 2s, got "fast"`)
-    assert.strictEqual(parseCli(["a", "b"])._tag, "Error")
+    assert.deepStrictEqual(parseCli(["a", "b"]), { _tag: "Error", message: `dir: expected at most one, got "a", "b"` })
+    const negative = parseCli(["--workers", "-1"])
+    assert(negative._tag === "Error")
+    assert.include(negative.message, `--workers: got "-1"`)
   })
 
   it("colours only on a terminal without NO_COLOR", () => {
