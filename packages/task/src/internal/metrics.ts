@@ -210,7 +210,7 @@ export const definitions = {
   })
 }
 
-/** The aggregate of the services of one name in one registry. */
+/** The series of the services of one name (and context attributes) in one registry. */
 class Aggregate {
   readonly live = new Set<MetricSource>()
   started = 0
@@ -255,7 +255,7 @@ class Aggregate {
 /** Per registry (weakly), per name and `CurrentMetricAttributes` (see `register`). */
 const aggregates = new WeakMap<Metric.MetricRegistry, Map<string, Aggregate>>()
 
-/** The key of the series of `name` in the registry; the attribute value. */
+/** The attribute that carries a service's name on its series. */
 const serviceAttribute = "effect_task.service"
 
 /**
