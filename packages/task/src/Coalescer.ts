@@ -551,61 +551,75 @@ const makeWith = <K>(
     })
 
   const runLoop = (entry: Entry): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      const task = entry.task!
-      // the run starts: it takes the latest body, and later submits mark it pending
-      const parkedSince = entry.state === "parked" ? task.registeredAt : task.stateSince
-      entry.state = "running"
-      entry.pending = false
-      entry.runs++
-      const name = entry.name
-      const context = entry.context
-      task.name = name
-      const now = pool.now()
-      if (task.state !== State.Running) pool.setState(task, State.Running, now) // got its slot back at once
-      pool.runStarted(task, parkedSince, now)
-      const run = pool.traced(context)
-        ? taskSpan(entry.body, task, {
-          "effect_task.coalescer.key": keyAttribute(entry.key),
-          "effect_task.coalescer.run": entry.runs,
-          "effect_task.coalescer.retries": entry.retries,
-          "effect_task.task.parked_ms": task.startedAt - parkedSince
-        })
-        : entry.body
-      /** A pending submit re-runs at once, as the same task; otherwise the task ends. */
-      const next = (): Effect.Effect<void> => {
-        if (!entry.pending) return Effect.void // the task's end step removes the entry (or waits for a retry)
-        entry.retryAt = undefined
-        entry.state = "requeued"
+    Effect.uninterruptibleMask((restore) =>
+      Effect.suspend(() => {
+        const task = entry.task!
+        // the run starts: it takes the latest body, and later submits mark it pending
+        const parkedSince = entry.state === "parked" ? task.registeredAt : task.stateSince
+        entry.state = "running"
         entry.pending = false
-        task.name = entry.name // the re-run waits (and shows in `snapshot`) under the latest submit's name
-        pool.setState(task, State.Requeued) // parked time of the re-run counts from here
-        if (task.holdsSlot) pool.releaseSlot(task)
-        return Effect.andThen(pool.acquireSlot(task, State.Requeued), runLoop(entry))
-      }
-      return Effect.flatMap(Effect.exit(Effect.provideContext(run, pool.contextFor(task, context))), (exit) => {
-        pool.runEnded(task, exit)
-        const failed = exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)
-        if (failed) {
-          pool.recordFailure(name, context, exit.cause)
-          entry.retries++
-        } else if (exit._tag === "Success") {
-          entry.retries = 0 // a success resets the key's schedule
-          entry.step = undefined
+        entry.runs++
+        const name = entry.name
+        const context = entry.context
+        task.name = name
+        const now = pool.now()
+        if (task.state !== State.Running) pool.setState(task, State.Running, now) // got its slot back at once
+        pool.runStarted(task, parkedSince, now)
+        const run = pool.traced(context)
+          ? taskSpan(entry.body, task, {
+            "effect_task.coalescer.key": keyAttribute(entry.key),
+            "effect_task.coalescer.run": entry.runs,
+            "effect_task.coalescer.retries": entry.retries,
+            "effect_task.task.parked_ms": task.startedAt - parkedSince
+          })
+          : entry.body
+        /** A pending submit re-runs at once, as the same task; otherwise the task ends. */
+        const next = (): Effect.Effect<void> => {
+          // the task's end step removes the entry, waits for a retry, or (cancelled
+          // meanwhile) registers a fresh run for a submit made since
+          if (!entry.pending || entry.cancelling) return Effect.void
+          entry.retryAt = undefined
+          entry.state = "requeued"
+          entry.pending = false
+          task.name = entry.name // the re-run waits (and shows in `snapshot`) under the latest submit's name
+          pool.setState(task, State.Requeued) // parked time of the re-run counts from here
+          if (task.holdsSlot) pool.releaseSlot(task)
+          return restore(Effect.andThen(pool.acquireSlot(task, State.Requeued), runLoop(entry)))
         }
-        if (!failed || retry === undefined || entry.pending || entry.cancelling) return next()
-        return Effect.flatMap(nextRetry(entry, exit.cause), (at) => {
-          if (at === undefined) {
-            // the schedule is done: the key gives up
-            entry.retries = 0
-            entry.step = undefined
-          } else if (!entry.pending && !entry.cancelling) {
-            entry.retryAt = at // the task's end step starts the wait
+        // Only the body (and the wait for a slot back) is interruptible: an interruption that
+        // arrives once the body has ended must not skip its accounting (a failure counted once,
+        // a pending submit honoured).
+        return Effect.flatMap(
+          Effect.exit(restore(Effect.provideContext(run, pool.contextFor(task, context)))),
+          (exit) => {
+            // interrupted while the body ran: the fiber ends with it, and its end step honours a pending submit
+            if (exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause)) {
+              return Effect.failCause(exit.cause as Cause.Cause<never>)
+            }
+            pool.runEnded(task, exit)
+            const failed = exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)
+            if (failed) {
+              pool.recordFailure(name, context, exit.cause)
+              entry.retries++
+            } else if (exit._tag === "Success") {
+              entry.retries = 0 // a success resets the key's schedule
+              entry.step = undefined
+            }
+            if (!failed || retry === undefined || entry.pending || entry.cancelling) return next()
+            return Effect.flatMap(nextRetry(entry, exit.cause), (at) => {
+              if (at === undefined) {
+                // the schedule is done: the key gives up
+                entry.retries = 0
+                entry.step = undefined
+              } else if (!entry.pending && !entry.cancelling) {
+                entry.retryAt = at // the task's end step starts the wait
+              }
+              return next()
+            })
           }
-          return next()
-        })
+        )
       })
-    })
+    )
 
   // ---------------------------------------------------------------------------
   // submits

@@ -26,13 +26,18 @@ const isolated = Layer.mergeAll(TestClock.layer(), TestConsole.layer)
  * completes) is interrupted and reported as a failure instead of stalling the
  * whole file, so fast-check can report its seed and shrink it.
  */
-export const runIsolated = <A, E>(effect: Effect.Effect<A, E>, watchdogMillis = 10_000): Promise<A> =>
+export const runIsolated = <A, E>(
+  effect: Effect.Effect<A, E>,
+  watchdogMillis = 10_000,
+  hostile?: HostileSchedule
+): Promise<A> =>
   new Promise<A>((resolve, reject) => {
+    const scheduled = hostile === undefined
+      ? Effect.provideService(effect, Scheduler.PreventSchedulerYield, true)
+      : Effect.provideService(effect, Scheduler.MaxOpsBeforeYield, hostile.maxOpsBeforeYield)
     const fiber = Effect.runFork(
-      effect.pipe(
-        Effect.provideService(Scheduler.PreventSchedulerYield, true),
-        Effect.provide(Layer.fresh(isolated))
-      )
+      Effect.provide(scheduled, Layer.fresh(isolated)),
+      hostile === undefined ? undefined : { scheduler: hostile.scheduler }
     )
     const timer = setTimeout(() => {
       fiber.interruptUnsafe()
@@ -44,6 +49,16 @@ export const runIsolated = <A, E>(effect: Effect.Effect<A, E>, watchdogMillis = 
       else reject(exit.cause)
     })
   })
+
+/**
+ * A hostile schedule for `runIsolated`: op-budget yields every
+ * `maxOpsBeforeYield` operations (instead of none), and every fiber, the
+ * test clock's included, on `scheduler` (a random-order one, for example).
+ */
+export interface HostileSchedule {
+  readonly maxOpsBeforeYield: number
+  readonly scheduler: Scheduler.Scheduler
+}
 
 /** A service built into its own scope, so that a test can shut it down (`close`) at any point. */
 export interface OwnedService {

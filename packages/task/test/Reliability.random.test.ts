@@ -5,7 +5,8 @@
  *
  * Replay a failure: fast-check prints `{ seed: S, path: "P" }`; run
  * `FC_SEED=S FC_PATH=P npx vitest run --project task Reliability.random`
- * (`FC_RUNS=N` changes the number of programs, default 2000).
+ * (`FC_RUNS=N` changes the number of programs, default 2000;
+ * `FC_HOSTILE_RUNS=N` the number under a hostile schedule, default 500).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber } from "effect"
@@ -13,6 +14,7 @@ import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { isDone, layerFor, ownedService, runIsolated, slotsIntact, ticks } from "./Reliability.helpers.ts"
+import { randomOrder } from "./Schedulers.helpers.ts"
 
 // -----------------------------------------------------------------------------
 // programs
@@ -163,6 +165,8 @@ class Model {
   insideQuiescent = 0
   expectedFailures = 0
   closing = false
+  /** the service's scope has closed */
+  closed = false
   seq = 0
   nextId = 0
   readonly fibers: Array<Fiber.Fiber<unknown, unknown>> = []
@@ -242,7 +246,17 @@ interface FiberRecord {
 const outcome = (o: Outcome): Effect.Effect<void, string> =>
   o === "succeed" ? Effect.void : o === "fail" ? Effect.fail("planned failure") : Effect.die("planned defect")
 
-export const runProgram = (program: Program) =>
+/**
+ * Runs one program. `exact`: the model is compared with the service after
+ * every step, which needs fibers to yield only where the program says so
+ * (`runIsolated`'s default). Under a hostile schedule (op-budget yields
+ * anywhere, random task order) a fiber can yield between a call into the
+ * service and the model's update next to it, so only what holds at every
+ * moment is checked after each step (no negative count, the bound), and
+ * everything else at the end: every task finished, every counter at rest,
+ * every waiter done, the coalescer guarantee, no slot leaked.
+ */
+export const runProgram = (program: Program, exact = true) =>
   Effect.gen(function*() {
     coverage.programs++
     const { close, tasks } = yield* ownedService(layerFor(program.bound))
@@ -259,6 +273,7 @@ export const runProgram = (program: Program) =>
           model.processExits()
           if (model.closing) return // shutdown drops unstarted tasks the model only accounts for afterwards
           if (active < 0) model.violation(`${where}: activeCount ${active} < 0`)
+          if (!exact) return
           if (active !== model.expectedActive) {
             model.violation(
               `${where}: activeCount ${active}, expected ${model.expectedActive} (registered ${model.registered}, finished ${model.finished}, inside yieldQuiescent ${model.insideQuiescent})`
@@ -329,29 +344,36 @@ export const runProgram = (program: Program) =>
     /** A task body (or coalescer run), instrumented. */
     const instrument = (body: Body, key?: { readonly k: number; readonly id: number }) =>
       Effect.withFiber((fiber) => {
-        if (model.closing) model.violation("a body started during or after shutdown")
-        model.processExits()
-        const st: Holding = { onBody: true, holding: true, counted: true, yields: 0 }
-        model.enter("body start")
-        if (key !== undefined) {
-          const km = model.keys[key.k]!
-          if (km.state !== "waiting") model.violation(`key ${key.k}: a run started while ${km.state}`)
-          km.state = "running"
-          km.pending = false
-          km.lastRunSeq = ++model.seq
-          km.lastRunId = key.id
-        }
-        const record = model.records.get(fiber)
-        if (record === undefined) {
-          model.records.set(fiber, { key: key?.k, processed: false, st, requeued: false })
-          model.fibers.push(fiber)
-          fiber.addObserver(() => model.processExits())
-        } else {
-          coverage.coalescerReruns++
-          record.st = st
-          record.requeued = false
-        }
-        return Effect.andThen(check("body start"), runBody(body, st)).pipe(
+        // the exit handler is in place before the body's start is recorded, so an interruption
+        // that lands in between (an op-budget yield, under a hostile schedule) is accounted for
+        const st: Holding = { onBody: true, holding: false, counted: true, yields: 0 }
+        const start = Effect.suspend(() => {
+          // under a hostile schedule the program's fiber can yield between marking `closing` and closing
+          if (exact ? model.closing : model.closed) model.violation("a body started during or after shutdown")
+          model.processExits()
+          st.holding = true
+          model.enter("body start")
+          if (key !== undefined) {
+            const km = model.keys[key.k]!
+            if (exact && km.state !== "waiting") model.violation(`key ${key.k}: a run started while ${km.state}`)
+            km.state = "running"
+            km.pending = false
+            km.lastRunSeq = ++model.seq
+            km.lastRunId = key.id
+          }
+          const record = model.records.get(fiber)
+          if (record === undefined) {
+            model.records.set(fiber, { key: key?.k, processed: false, st, requeued: false })
+            model.fibers.push(fiber)
+            fiber.addObserver(() => model.processExits())
+          } else {
+            coverage.coalescerReruns++
+            record.st = st
+            record.requeued = false
+          }
+          return Effect.andThen(check("body start"), runBody(body, st))
+        })
+        return start.pipe(
           Effect.onExit((exit) =>
             Effect.andThen(
               Effect.sync(() => {
@@ -389,10 +411,13 @@ export const runProgram = (program: Program) =>
         case "Submit":
           return Effect.gen(function*() {
             const id = model.nextId++
+            // numbered before the call: a run that starts after the submit (even in a yield right
+            // after it, under a hostile schedule) gets a later number
+            const submitSeq = ++model.seq
             yield* coalescer.submit(`submit-${id}`, step.key, instrument(step.body, { k: step.key, id }))
             if (model.closing) return
             const km = model.keys[step.key]!
-            km.lastSubmitSeq = ++model.seq
+            km.lastSubmitSeq = submitSeq
             km.lastSubmitId = id
             km.requeuedInterrupted = false
             if (km.state === "none") {
@@ -415,6 +440,9 @@ export const runProgram = (program: Program) =>
             const record = model.records.get(fiber)!
             coverage.interruptsOfLiveFibers++
             if (record.st.yields > 0) coverage.interruptsInsideYield++
+            // under a hostile schedule the model's `requeued` can lag: any interrupted run of a key may
+            // have been one that had not started its body (the documented exception to the guarantee)
+            if (!exact && record.key !== undefined) model.keys[record.key]!.requeuedInterrupted = true
             if (record.requeued) {
               coverage.interruptsOfRequeuedRuns++
               if (record.key !== undefined) model.keys[record.key]!.requeuedInterrupted = true
@@ -431,6 +459,7 @@ export const runProgram = (program: Program) =>
             model.closing = true
             coverage.closedMidway++
             yield* close
+            model.closed = true
             for (const fiber of model.fibers) {
               if (!isDone(fiber)) model.violation("a task fiber outlived the service's scope")
             }
@@ -448,6 +477,14 @@ export const runProgram = (program: Program) =>
     const checkAll = (where: string): Effect.Effect<void> =>
       Effect.gen(function*() {
         yield* check(where)
+        const snapshot = yield* tasks.snapshot
+        if (snapshot.filter((t) => t.state === "running").length > model.bound) {
+          model.violation(`${where}: more running tasks in snapshot than the bound`)
+        }
+        if (!exact) {
+          if (model.violations.length > 0) return yield* Effect.die(new Error(report(where)))
+          return
+        }
         const failures = yield* tasks.failures
         if (failures !== model.expectedFailures) {
           model.violation(`${where}: failures ${failures}, expected ${model.expectedFailures}`)
@@ -455,7 +492,6 @@ export const runProgram = (program: Program) =>
         const active = yield* tasks.activeCount
         if (model.closing && active !== 0) model.violation(`${where}: activeCount ${active} after shutdown`)
         // the service's own view agrees: `snapshot` lists exactly the registered tasks
-        const snapshot = yield* tasks.snapshot
         const registered = model.closing ? 0 : model.registered - model.finished
         if (snapshot.length !== registered) {
           model.violation(`${where}: snapshot lists ${snapshot.length} tasks, ${registered} registered`)
@@ -463,9 +499,6 @@ export const runProgram = (program: Program) =>
         const inYield = snapshot.filter((t) => t.state === "yielded-quiescent").length
         if (snapshot.length - inYield !== active) {
           model.violation(`${where}: snapshot has ${snapshot.length - inYield} counted tasks, activeCount ${active}`)
-        }
-        if (snapshot.filter((t) => t.state === "running").length > model.bound) {
-          model.violation(`${where}: more running tasks in snapshot than the bound`)
         }
         if (model.violations.length > 0) return yield* Effect.die(new Error(report(where)))
       })
@@ -484,9 +517,17 @@ export const runProgram = (program: Program) =>
       yield* TestClock.adjust(1000)
     }
     yield* checkAll("at the end")
-    assert.strictEqual(model.registered - model.finished, 0, "every registered task finished")
-    assert.strictEqual(model.insideQuiescent, 0)
-    assert.strictEqual(model.running, 0)
+    if (exact) {
+      assert.strictEqual(model.registered - model.finished, 0, "every registered task finished")
+      assert.strictEqual(model.insideQuiescent, 0)
+      assert.strictEqual(model.running, 0)
+    } else {
+      // the service's own view, once everything is done. Failures: an interruption can land between
+      // a body's failure and the model's record of it, or between them and the fiber's end, so the
+      // model knows an upper bound only: no failure is counted that no body had, none twice
+      assert.deepStrictEqual(yield* tasks.snapshot, [], "every registered task finished")
+      assert.isAtMost(yield* tasks.failures, model.expectedFailures)
+    }
     assert.strictEqual(yield* tasks.activeCount, 0)
     assert.strictEqual(yield* coalescer.size, 0, "coalescer size")
     for (let i = 0; i < 10 && waiters.some((w) => !isDone(w)); i++) yield* Effect.yieldNow
@@ -506,7 +547,8 @@ export const runProgram = (program: Program) =>
       // no slot leaked: a fresh batch of `bound` gated tasks all start, and not one more
       const high = yield* slotsIntact(tasks, program.bound)
       assert.strictEqual(high, program.bound === 0 ? 9 : program.bound, "slot high-water after the program")
-      assert.strictEqual(yield* tasks.failures, model.expectedFailures)
+      if (exact) assert.strictEqual(yield* tasks.failures, model.expectedFailures)
+      else assert.isAtMost(yield* tasks.failures, model.expectedFailures)
       model.closing = true
       yield* close
     }
@@ -553,4 +595,30 @@ describe("Reliability: randomized schedules", () => {
         assert.isAbove(perProgram(coverage.closedMidway), 0.05, "shutdowns in the middle of a program")
       }
     }), 300_000)
+
+  const hostileRuns = process.env.FC_HOSTILE_RUNS === undefined ? 500 : Number(process.env.FC_HOSTILE_RUNS)
+  const hostileArb = fc.record({
+    program: programArb,
+    maxOpsBeforeYield: fc.constantFrom(3, 4, 7, 16, 64, 2048),
+    order: fc.integer({ min: 0, max: 2 ** 31 - 1 })
+  })
+  it.effect(
+    `${hostileRuns} random programs under a random MaxOpsBeforeYield and a random-order scheduler`,
+    () =>
+      Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(hostileArb, ({ maxOpsBeforeYield, order, program }) =>
+            runIsolated(runProgram(program, false), 10_000, {
+              maxOpsBeforeYield,
+              scheduler: randomOrder(order, maxOpsBeforeYield)
+            })),
+          {
+            numRuns: hostileRuns,
+            ...(seed === undefined ? {} : { seed }),
+            ...(path === undefined ? {} : { path })
+          }
+        )
+      ),
+    300_000
+  )
 })
