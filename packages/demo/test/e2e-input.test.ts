@@ -124,14 +124,16 @@ describe("e2e: clusters built from their roots", () => {
     const dir = tree({
       "a.yaml": object("HelmRelease", "one"),
       "b.yaml": object("HelmRelease", "one", { dependsOn: ["nothing"] }),
-      "c.yaml": object("HelmRelease", "${APP}-anubis")
+      "c.yaml": object("HelmRelease", "${APP}-anubis"),
+      "d.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  namespace: x\n"
     })
     const { code, summary } = await runJson(dir)
     assert.strictEqual(code, 0)
     assert.deepStrictEqual(summary.objects.map((o) => o.file), ["a.yaml"])
     assert.deepStrictEqual(summary.problems.map((p) => [p.kind, p.file]), [
       ["duplicate-id", "b.yaml"],
-      ["unresolved-variable", "c.yaml"]
+      ["unresolved-variable", "c.yaml"],
+      ["invalid-object", "d.yaml"]
     ])
   }, 30_000)
 
@@ -146,7 +148,8 @@ describe("e2e: clusters built from their roots", () => {
 
   it("the terminal summary shows non-ready objects first, ready ones as a count, relative paths", async () => {
     const dir = tree({
-      "a.yaml": docs(object("HelmRelease", "ok"), object("HelmRelease", "bad", { dependsOn: ["gone"] }))
+      "a.yaml": docs(object("HelmRelease", "ok"), object("HelmRelease", "bad", { dependsOn: ["gone"] })),
+      ...Object.fromEntries(["x", "y", "z", "w"].map((n) => [`broken/${n}.yaml`, "a: [1\n"]))
     })
     const result = await run([dir, "--latency", "1"])
     assert.strictEqual(result.code, 1)
@@ -158,6 +161,13 @@ describe("e2e: clusters built from their roots", () => {
       "    HelmRelease/default/bad  dependency HelmRelease/default/gone does not exist  (a.yaml:6)"
     )
     assert.strictEqual(lines[3], "  ready: 1 (--all lists them)")
+    assert.deepStrictEqual(lines.slice(5, 7), ["Input problems (4):", "  yaml-error (4)"])
+    assert.deepStrictEqual(lines.slice(7, 10).map((l) => l.slice(0, l.indexOf(":"))), [
+      `    ${path.join("broken", "w.yaml")}`,
+      `    ${path.join("broken", "x.yaml")}`,
+      `    ${path.join("broken", "y.yaml")}`
+    ])
+    assert.strictEqual(lines[10], "    … and 1 more (--json lists them all)")
     assert.notInclude(result.stdout, "bundled fixtures")
     assert.notInclude(result.stdout, dir + path.sep)
     assert.notInclude(result.stdout, "\x1b[")

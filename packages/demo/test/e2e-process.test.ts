@@ -4,9 +4,10 @@
  * dir removed at exit, and watch mode.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { docs, object, run, runJson, sleep, startWatch, totals, tree } from "./helpers.ts"
+import { docs, mainJs, object, run, runJson, sleep, startWatch, totals, tree } from "./helpers.ts"
 
 describe("e2e: process handling", () => {
   it("exits 2 with a clear error naming the argument and the value", async () => {
@@ -65,6 +66,30 @@ describe("e2e: process handling", () => {
       assert.isFalse(fs.existsSync(summary.outDir), "temp dir removed")
     }, 30_000)
   }
+})
+
+describe.skipIf(!fs.existsSync("/usr/bin/script") || !fs.existsSync("/usr/bin/pgrep"))("e2e: on a terminal", () => {
+  it("the progress line counts rendering apart; the SIGUSR2 snapshot starts on a new line", async () => {
+    const dir = tree({ "a.yaml": docs(object("HelmRelease", "a"), object("HelmRelease", "b", { dependsOn: ["a"] })) })
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(mainJs)} ${JSON.stringify(dir)} --latency 3s`
+    const child = spawn("script", ["-qec", command, "/dev/null"], { stdio: ["ignore", "pipe", "pipe"] })
+    let output = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8")
+    })
+    await sleep(1_500)
+    const pid = execFileSync("pgrep", ["-n", "-f", dir], { encoding: "utf8" }).trim()
+    process.kill(Number(pid), "SIGUSR2")
+    await sleep(500)
+    process.kill(Number(pid), "SIGINT")
+    await new Promise((resolve) => child.on("exit", resolve))
+    assert.match(output, /registered 2 {2}running 0 {2}rendering 1 {2}parked 0 {2}waiting 1/)
+    const at = output.indexOf("snapshot: 2 registered task(s)")
+    assert.isAbove(at, 0)
+    assert.strictEqual(output[at - 1], "\n", "the snapshot starts on a line of its own")
+    assert.include(output, "waits on HelmRelease/default/a")
+    assert.include(output, "Interrupted: the verdicts above are those decided before the signal.")
+  }, 30_000)
 })
 
 describe("e2e: pnpm demo --watch", () => {
