@@ -1,0 +1,300 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Latch, Schedule } from "effect"
+import { Coalescer, TaskService } from "effect-task"
+import { TestClock } from "effect/testing"
+import * as fc from "fast-check"
+import { runIsolated } from "./Reliability.helpers.ts"
+import { ticks } from "./TaskService.helpers.ts"
+
+// Property test of the Coalescer with the reconciler features (CONTRACT.md,
+// "Additions: reconciler features"): random schedules of submits, delayed
+// submits and cancels drive a bounded service whose coalescer retries failed
+// runs with a random schedule (or not at all). Every body records a start
+// number from the same counter as the submits and cancels. Invariants: every
+// submit that no later cancel of its key removed is followed by a run of its
+// key that starts after it; a run that starts after a cancel executes a body
+// submitted after it; at most one run per key at a time; every failed run is
+// counted once; `size`, `scheduled` and `activeCount` end at 0. fast-check
+// prints the seed and the shrunk schedule when a run fails.
+
+const KEYS = 3
+const GATES = 3
+
+type Wait =
+  | { readonly _tag: "none" }
+  | { readonly _tag: "gate"; readonly gate: number }
+  | { readonly _tag: "sleep"; readonly ms: number }
+  | { readonly _tag: "yield"; readonly n: number }
+
+type Outcome = "succeed" | "fail" | "die"
+
+interface Leaf {
+  readonly wait: Wait
+  readonly outcome: Outcome
+}
+
+interface Body extends Leaf {
+  /**
+   * submit `inner` on the body's own key: at its start, or from its finalizer
+   * as it returns; or cancel the body's own key at its start
+   */
+  readonly self: "none" | "start" | "end" | "cancel"
+  readonly inner: Leaf
+}
+
+type Step =
+  | { readonly _tag: "submit"; readonly key: number; readonly body: Body }
+  | { readonly _tag: "yield"; readonly n: number }
+  | { readonly _tag: "open"; readonly gate: number }
+  | { readonly _tag: "close"; readonly gate: number }
+  | { readonly _tag: "adjust"; readonly ms: number }
+  /** another fiber submits `body` on `key` as soon as `gate` opens (the same tick a gated run resumes) */
+  | { readonly _tag: "watch"; readonly gate: number; readonly key: number; readonly body: Leaf }
+  | { readonly _tag: "submitAfter"; readonly key: number; readonly body: Body; readonly delay: number }
+  /** cancel `key`, waiting for the cancel, or in another fiber (the driver goes on while the run ends) */
+  | { readonly _tag: "cancel"; readonly key: number; readonly fork: boolean }
+
+interface Scenario {
+  readonly bound: number
+  /** retry failed runs every `spacing` ms, at most `times` times in a row; `undefined`: no retry */
+  readonly retry: { readonly spacing: number; readonly times: number } | undefined
+  readonly steps: ReadonlyArray<Step>
+}
+
+const keyArb = fc.integer({ min: 0, max: KEYS - 1 })
+const gateArb = fc.integer({ min: 0, max: GATES - 1 })
+
+const waitArb: fc.Arbitrary<Wait> = fc.oneof(
+  fc.constant({ _tag: "none" as const }),
+  fc.record({ _tag: fc.constant("gate" as const), gate: gateArb }),
+  fc.record({ _tag: fc.constant("sleep" as const), ms: fc.integer({ min: 1, max: 30 }) }),
+  fc.record({ _tag: fc.constant("yield" as const), n: fc.integer({ min: 1, max: 3 }) })
+)
+
+const outcomeArb: fc.Arbitrary<Outcome> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant("succeed" as const) },
+  { weight: 1, arbitrary: fc.constant("fail" as const) },
+  { weight: 1, arbitrary: fc.constant("die" as const) }
+)
+
+const leafArb: fc.Arbitrary<Leaf> = fc.record({ wait: waitArb, outcome: outcomeArb })
+
+const bodyArb: fc.Arbitrary<Body> = fc.record({
+  wait: waitArb,
+  outcome: outcomeArb,
+  self: fc.oneof(
+    { weight: 4, arbitrary: fc.constant("none" as const) },
+    { weight: 1, arbitrary: fc.constant("start" as const) },
+    { weight: 1, arbitrary: fc.constant("end" as const) },
+    { weight: 1, arbitrary: fc.constant("cancel" as const) }
+  ),
+  inner: leafArb
+})
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ _tag: fc.constant("submit" as const), key: keyArb, body: bodyArb }) },
+  { weight: 3, arbitrary: fc.record({ _tag: fc.constant("yield" as const), n: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("open" as const), gate: gateArb }) },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("close" as const), gate: gateArb }) },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("adjust" as const), ms: fc.integer({ min: 1, max: 40 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ _tag: fc.constant("watch" as const), gate: gateArb, key: keyArb, body: leafArb })
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      _tag: fc.constant("submitAfter" as const),
+      key: keyArb,
+      body: bodyArb,
+      delay: fc.integer({ min: 0, max: 50 })
+    })
+  },
+  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("cancel" as const), key: keyArb, fork: fc.boolean() }) }
+)
+
+const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
+  bound: fc.integer({ min: 1, max: 3 }),
+  retry: fc.option(
+    fc.record({ spacing: fc.integer({ min: 1, max: 20 }), times: fc.integer({ min: 0, max: 3 }) }),
+    { nil: undefined }
+  ),
+  steps: fc.array(stepArb, { minLength: 1, maxLength: 30 })
+})
+
+interface SubmitRecord {
+  readonly id: number
+  readonly key: number
+  readonly seq: number
+}
+
+interface StartRecord {
+  readonly key: number
+  readonly seq: number
+  /** the id of the submit whose body this run executes */
+  readonly submit: number
+}
+
+interface CancelRecord {
+  readonly key: number
+  readonly seq: number
+}
+
+const outcome = (o: Outcome): Effect.Effect<void, string> =>
+  o === "succeed" ? Effect.void : o === "fail" ? Effect.fail("boom") : Effect.die("boom")
+
+const runScenario = (scenario: Scenario) =>
+  Effect.gen(function*() {
+    const tasks = yield* TaskService
+    const c = yield* Coalescer.make<number>(
+      scenario.retry === undefined
+        ? undefined
+        : { retry: Schedule.spaced(scenario.retry.spacing).pipe(Schedule.upTo({ times: scenario.retry.times })) }
+    )
+    const gates = yield* Effect.forEach(Array.from({ length: GATES }), () => Latch.make(false))
+    const submits: Array<SubmitRecord> = []
+    const starts: Array<StartRecord> = []
+    const cancels: Array<CancelRecord> = []
+    const inFlight = Array.from({ length: KEYS }, () => 0)
+    const overlaps: Array<number> = []
+    let counter = 0
+    let failed = 0
+
+    const wait = (w: Wait): Effect.Effect<void> => {
+      switch (w._tag) {
+        case "none":
+          return Effect.void
+        case "gate":
+          return gates[w.gate]!.await
+        case "sleep":
+          return Effect.sleep(w.ms)
+        case "yield":
+          return ticks(w.n)
+      }
+    }
+
+    // recording a submit (or cancel) and making it happen in one synchronous stretch of the fiber (a
+    // fiber yields only at `yieldNow`/waits or after 2048 ops, far more than a scenario performs)
+    const submit = (key: number, spec: Leaf | Body, delay?: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const id = submits.length
+        submits.push({ id, key, seq: ++counter })
+        return delay === undefined
+          ? c.submit(`k${key}-s${id}`, key, body(key, id, spec))
+          : c.submitAfter(`k${key}-d${id}`, key, body(key, id, spec), delay)
+      })
+
+    const cancel = (key: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        cancels.push({ key, seq: ++counter })
+        return Effect.asVoid(c.cancel(key))
+      })
+
+    const body = (key: number, submitId: number, spec: Leaf | Body): Effect.Effect<void, string> => {
+      const self = "self" in spec ? spec.self : "none"
+      const run = Effect.sync(() => {
+        starts.push({ key, seq: ++counter, submit: submitId })
+        if (++inFlight[key]! > 1) overlaps.push(key)
+      }).pipe(
+        Effect.andThen(
+          self === "start" && "inner" in spec ? submit(key, spec.inner) : self === "cancel" ? cancel(key) : Effect.void
+        ),
+        Effect.andThen(wait(spec.wait)),
+        Effect.andThen(Effect.suspend(() => {
+          if (spec.outcome !== "succeed") failed++
+          return outcome(spec.outcome)
+        })),
+        Effect.ensuring(Effect.sync(() => void inFlight[key]!--))
+      )
+      return self === "end" && "inner" in spec ? Effect.ensuring(run, submit(key, spec.inner)) : run
+    }
+
+    const watchers: Array<Fiber.Fiber<void>> = []
+    for (const step of scenario.steps) {
+      switch (step._tag) {
+        case "submit":
+          yield* submit(step.key, step.body)
+          break
+        case "submitAfter":
+          yield* submit(step.key, step.body, step.delay)
+          break
+        case "cancel":
+          if (step.fork) watchers.push(yield* Effect.forkChild(cancel(step.key)))
+          else yield* cancel(step.key)
+          break
+        case "yield":
+          yield* ticks(step.n)
+          break
+        case "open":
+          yield* gates[step.gate]!.open
+          break
+        case "close":
+          yield* gates[step.gate]!.close
+          break
+        case "adjust":
+          yield* TestClock.adjust(step.ms)
+          break
+        case "watch":
+          watchers.push(yield* Effect.forkChild(Effect.andThen(gates[step.gate]!.await, submit(step.key, step.body))))
+          break
+      }
+      assert.isAtMost(yield* c.size, KEYS)
+      assert.isAtMost(yield* c.scheduled, KEYS)
+    }
+
+    // drain: open every gate, let the watchers submit, advance time until every run and timer is done
+    for (const gate of gates) yield* gate.open
+    yield* Effect.forEach(watchers, Fiber.join, { discard: true })
+    // idle: no registered task, no key with a run, no timer (the counts are exact at any step)
+    const idle = Effect.map(
+      Effect.all([tasks.activeCount, c.size, c.scheduled]),
+      ([active, size, scheduled]) => active === 0 && size === 0 && scheduled === 0
+    )
+    for (let i = 0; i < 400 && !(yield* idle); i++) {
+      yield* TestClock.adjust("1 second")
+      yield* ticks(2)
+    }
+    assert.isTrue(yield* idle, "every run and every timer finished")
+    yield* tasks.blockTillDone
+
+    const cancelledAfter = (key: number, seq: number) => cancels.some((x) => x.key === key && x.seq > seq)
+    // the guarantee: every submit no later cancel removed is followed by a run of its key that starts after it
+    for (const s of submits) {
+      if (cancelledAfter(s.key, s.seq)) continue
+      assert.isTrue(
+        starts.some((r) => r.key === s.key && r.seq > s.seq),
+        `submit #${s.id} (key ${s.key}, at ${s.seq}) has no later run`
+      )
+    }
+    // a cancel removes every submit before it: a run that starts after it executes a later body
+    for (const r of starts) {
+      const executed = submits[r.submit]!
+      assert.strictEqual(executed.key, r.key)
+      assert.isTrue(executed.seq < r.seq, `run at ${r.seq} executes a body submitted before it`)
+      const between = cancels.find((x) => x.key === r.key && x.seq > executed.seq && x.seq < r.seq)
+      assert.isUndefined(
+        between,
+        `run of key ${r.key} at ${r.seq} executes submit #${r.submit} (at ${executed.seq}), cancelled at ${between?.seq}`
+      )
+    }
+    assert.deepStrictEqual(overlaps, [], "at most one run per key at a time")
+    assert.strictEqual(yield* tasks.failures, failed)
+    assert.strictEqual(yield* c.size, 0)
+    assert.strictEqual(yield* c.scheduled, 0)
+    assert.strictEqual(yield* tasks.activeCount, 0)
+    for (let key = 0; key < KEYS; key++) assert.strictEqual(yield* c.retries(key), 0)
+  }).pipe(Effect.provide(TaskService.layerBounded(scenario.bound)))
+
+describe("Coalescer property: retries, delayed submits and cancels", () => {
+  it.effect(
+    "every submit not removed by a cancel is followed by a run that starts after it; counts end at 0",
+    () =>
+      Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(scenarioArb, (scenario) => runIsolated(runScenario(scenario), 5_000)),
+          { numRuns: 300 }
+        )
+      ),
+    60_000
+  )
+})
