@@ -23,7 +23,16 @@ import {
   type Problem,
   type Skipped
 } from "./model.ts"
-import { artifactCopies, postBuildVars, type Source, sourceOf, variableSources } from "./sources.ts"
+import {
+  artifactCopies,
+  bootstrapSources,
+  postBuildVars,
+  repositoryRef,
+  type SelfSources,
+  type Source,
+  sourceOf,
+  variableSources
+} from "./sources.ts"
 import { substituteDisabled, substituteDocument, substituteText } from "./substitute.ts"
 import { type Resource, setNamespace } from "./transform.ts"
 
@@ -99,24 +108,36 @@ const findRoots = (
   artifacts: ReturnType<typeof artifactCopies>,
   flux: ReadonlyArray<Doc & { readonly kind: Kind }>
 ) => {
-  const builtBy = new Map<string, Set<string>>()
-  const resolves = new Set<string>()
-  for (const k of flux) {
-    if (k.kind !== "Kustomization") continue
-    const source = sourceOf(tree, artifacts, k.value as Record<string, unknown>, k.file)
-    if (source._tag !== "Tree" || !isInTree(tree, source.target)) continue
-    resolves.add(docKey(k))
-    const quiet: BuildContext = { tree, problems: [] }
-    for (const r of buildPath(quiet, source.target)) {
-      const set = builtBy.get(docKey(r)) ?? new Set()
-      set.add(docKey(k))
-      builtBy.set(docKey(r), set)
+  let self: SelfSources = bootstrapSources
+  for (;;) {
+    const builtBy = new Map<string, Set<string>>()
+    const resolves = new Set<string>()
+    for (const k of flux) {
+      if (k.kind !== "Kustomization") continue
+      const source = sourceOf(tree, artifacts, k.value as Record<string, unknown>, k.file, self)
+      if (source._tag !== "Tree" || !isInTree(tree, source.target)) continue
+      resolves.add(docKey(k))
+      const quiet: BuildContext = { tree, problems: [] }
+      for (const r of buildPath(quiet, source.target)) {
+        const set = builtBy.get(docKey(r)) ?? new Set()
+        set.add(docKey(k))
+        builtBy.set(docKey(r), set)
+      }
     }
+    const roots = flux.filter((k) =>
+      k.kind === "Kustomization" && [...(builtBy.get(docKey(k)) ?? [])].every((by) => by === docKey(k))
+    )
+    // a root that builds a path of this tree from a repository source of another name: that source is this repository
+    const more = roots.flatMap((r) => {
+      const value = r.value as Record<string, unknown>
+      const ref = repositoryRef(value)
+      const spec = isRecord(value.spec) ? value.spec : {}
+      const target = path.resolve(tree.root, typeof spec.path === "string" ? spec.path : "./")
+      return ref !== undefined && !self.has(ref) && isInTree(tree, target) && target !== tree.root ? [ref] : []
+    })
+    if (more.length === 0) return { roots, self, fallback: !roots.some((r) => resolves.has(docKey(r))) }
+    self = new Set([...self, ...more])
   }
-  const roots = flux.filter((k) =>
-    k.kind === "Kustomization" && [...(builtBy.get(docKey(k)) ?? [])].every((by) => by === docKey(k))
-  )
-  return { roots, fallback: !roots.some((r) => resolves.has(docKey(r))) }
 }
 
 /** Builds every cluster of `tree`. */
@@ -138,7 +159,7 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
     }
   }
 
-  const { fallback, roots } = findRoots(tree, artifacts, flux)
+  const { fallback, roots, self } = findRoots(tree, artifacts, flux)
 
   const objects: Array<ObjectSpec> = []
   const reached = new Set<string>()
@@ -213,7 +234,7 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
       let build: ReadonlyArray<unknown> | undefined
       let sourceNote: string | undefined
       if (item.kind === "Kustomization" && !fallback) {
-        const source = sourceOf(tree, artifacts, item.value, item.doc.file)
+        const source = sourceOf(tree, artifacts, item.value, item.doc.file, self)
         if (source._tag === "External") sourceNote = source.note
         else if (source._tag === "Outside") failRender ??= source.reason
         else if (!isInTree(tree, source.target)) {

@@ -1,8 +1,10 @@
 /**
  * Where a Flux Kustomization's `spec.path` points in the tree, pure. Its
  * source is this repository when `spec.sourceRef` is the bootstrap source
- * (`GitRepository` or `OCIRepository` named `flux-system`), or an
- * `ExternalArtifact` that an `ArtifactGenerator` of the tree makes from it
+ * (`GitRepository` or `OCIRepository` named `flux-system`) or another
+ * repository source a root Kustomization builds from the tree with (see
+ * `clusters.ts`), or an `ExternalArtifact` that an `ArtifactGenerator` of
+ * the tree makes from one of those
  * (its `copy` entries `@alias/dir/**` → `@artifact/dest/` map the path back
  * into the tree). Any other source (another repository, a Helm chart, an OCI
  * artifact) cannot be followed: the object still gets a verdict, built from
@@ -20,12 +22,26 @@ export type Source =
   /** a path that leaves the repository: Flux refuses to build it */
   | { readonly _tag: "Outside"; readonly reason: string }
 
-const isBootstrap = (ref: Record<string, unknown>): boolean =>
-  (ref.kind === "GitRepository" || ref.kind === "OCIRepository") && ref.name === "flux-system"
+/** The sources taken as this repository, as `Kind/name`. */
+export type SelfSources = ReadonlySet<string>
+
+/** The bootstrap sources: always this repository. */
+export const bootstrapSources: SelfSources = new Set(["GitRepository/flux-system", "OCIRepository/flux-system"])
+
+const refOf = (ref: Record<string, unknown>): string => `${String(ref.kind)}/${String(ref.name)}`
+
+/** A `GitRepository` or `OCIRepository` reference that could be this repository under another name. */
+export const repositoryRef = (value: Record<string, unknown>): string | undefined => {
+  const spec = isRecord(value.spec) ? value.spec : {}
+  const ref = isRecord(spec.sourceRef) ? spec.sourceRef : undefined
+  return ref !== undefined && (ref.kind === "GitRepository" || ref.kind === "OCIRepository") ? refOf(ref) : undefined
+}
 
 interface Copy {
   readonly from: string
   readonly to: string
+  /** the generator source copied from, `Kind/name` */
+  readonly source: string
 }
 
 /** An artifact of an `ArtifactGenerator`: the generator's directory and its copies (tree-relative). */
@@ -34,18 +50,17 @@ interface Artifact {
   readonly copies: ReadonlyArray<Copy>
 }
 
-/** `ArtifactGenerator` artifacts of the tree made from the bootstrap source, by name. */
+/** `ArtifactGenerator` artifacts of the tree, by name. */
 export const artifactCopies = (tree: Tree): ReadonlyMap<string, ReadonlyArray<Artifact>> => {
   const out = new Map<string, Array<Artifact>>()
   for (const docs of tree.docs.values()) {
     for (const doc of docs) {
       const v = doc.value
       if (!isRecord(v) || v.kind !== "ArtifactGenerator" || !isRecord(v.spec)) continue
-      const aliases = new Set(
-        (Array.isArray(v.spec.sources) ? v.spec.sources : [])
-          .filter((s) => isRecord(s) && isBootstrap(s) && typeof s.alias === "string")
-          .map((s) => (s as Record<string, unknown>).alias as string)
-      )
+      const aliases = new Map<string, string>()
+      for (const source of Array.isArray(v.spec.sources) ? v.spec.sources : []) {
+        if (isRecord(source) && typeof source.alias === "string") aliases.set(source.alias, refOf(source))
+      }
       for (const artifact of Array.isArray(v.spec.artifacts) ? v.spec.artifacts : []) {
         if (!isRecord(artifact) || typeof artifact.name !== "string") continue
         const copies: Array<Copy> = []
@@ -54,7 +69,7 @@ export const artifactCopies = (tree: Tree): ReadonlyMap<string, ReadonlyArray<Ar
           const from = /^@([^/]+)\/(.*?)(\/\*\*)?$/.exec(c.from)
           const to = /^@artifact\/?(.*?)\/?$/.exec(c.to)
           if (from === null || to === null || !aliases.has(from[1]!)) continue
-          copies.push({ from: from[2]!, to: to[1]! })
+          copies.push({ from: from[2]!, to: to[1]!, source: aliases.get(from[1]!)! })
         }
         if (copies.length > 0) {
           out.set(artifact.name, [...(out.get(artifact.name) ?? []), { dir: path.dirname(doc.file), copies }])
@@ -84,19 +99,21 @@ export const sourceOf = (
   tree: Tree,
   artifacts: ReadonlyMap<string, ReadonlyArray<Artifact>>,
   value: Record<string, unknown>,
-  file: string
+  file: string,
+  self: SelfSources
 ): Source => {
   const spec = isRecord(value.spec) ? value.spec : {}
   const ref = isRecord(spec.sourceRef) ? spec.sourceRef : undefined
   const specPath = typeof spec.path === "string" ? spec.path : "./"
   if (ref === undefined) return { _tag: "External", note: "no spec.sourceRef: nothing to build from" }
   let target: string | undefined
-  if (isBootstrap(ref)) target = path.resolve(tree.root, specPath)
+  if (self.has(refOf(ref))) target = path.resolve(tree.root, specPath)
   else if (ref.kind === "ExternalArtifact" && typeof ref.name === "string" && artifacts.has(ref.name)) {
     const rel = path.posix.normalize(specPath.replace(/^\.?\/+/, "")).replace(/^\.$/, "")
     // several clusters may each generate an artifact of that name: take the one nearest the Kustomization's file
     const nearest = artifacts.get(ref.name)!.toSorted((a, b) => shared(b.dir, file) - shared(a.dir, file))[0]!
     for (const copy of nearest.copies) {
+      if (!self.has(copy.source)) continue
       if (copy.to === "" || rel === copy.to || rel.startsWith(`${copy.to}/`)) {
         target = path.resolve(tree.root, copy.from, copy.to === "" ? rel : rel.slice(copy.to.length + 1))
         break

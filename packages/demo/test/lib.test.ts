@@ -329,6 +329,26 @@ describe("buildClusters (pure, on a read tree)", () => {
       assert.strictEqual(build.objects[2]!.failRender, "spec.path nowhere does not exist")
     }))
 
+  it.live("a root's repository source of another name is this repository too (not a tenant's with path ./)", () =>
+    Effect.gen(function*() {
+      const home = ["  sourceRef:", "    kind: GitRepository", "    name: home-kubernetes"]
+      const dir = tree({
+        "kubernetes/flux/config/cluster.yaml": flux("cluster", ["  path: ./kubernetes/flux/apps", ...home]),
+        "kubernetes/flux/apps/apps.yaml": flux("apps", ["  path: ./kubernetes/apps", ...home]),
+        "kubernetes/apps/hr.yaml": object("HelmRelease", "web", { namespace: "web" }),
+        "tenants/t.yaml": flux("tenant", ["  path: ./", "  sourceRef:", "    kind: GitRepository", "    name: other"])
+      })
+      const build = buildClusters(yield* loadTree(dir))
+      assert.deepStrictEqual(build.clusters.map((c) => c.cluster), ["kubernetes/flux/config", "tenants"])
+      assert.deepStrictEqual(build.objects.map((o) => o.id), [
+        "HelmRelease/web/web",
+        "Kustomization/flux-system/apps",
+        "Kustomization/flux-system/cluster",
+        "Kustomization/flux-system/tenant"
+      ])
+      assert.include(build.objects[3]!.sourceNote!, "GitRepository/other is not this repository")
+    }))
+
   it.live("substituteFrom a Secret (base64), substitution disabled by annotation, a missing component", () =>
     Effect.gen(function*() {
       const dir = tree({
