@@ -26,6 +26,7 @@ import {
   table,
   targetsTable
 } from "./report.ts"
+import { measureYields } from "./yields.ts"
 
 /** The flags, parsed strictly: an unknown flag or a stray argument exits 2 with one line naming it. */
 const usage =
@@ -141,6 +142,9 @@ const main = async (): Promise<number> => {
   const memory = await measureMemory(100_000, 8, quick ? 10_000 : 100_000, 3)
   progress("quiescence wake latency ...")
   const latency: LatencyResult = await measureLatency(10_000, 1_000)
+  progress("yield round trips and the hand-off wake latency ...")
+  const yields = await measureYields(quick ? 20_000 : 100_000, 8, quick ? 3 : 7)
+  for (const message of yields.failures) failures.push({ cell: "yields", impl: "effect-task", message })
   progress("coalescer ...")
   const coalescerRounds: Array<CoalescerResult> = []
   for (let i = 0; i < (quick ? 1 : 3); i++) coalescerRounds.push(await measureCoalescer(1_000_000, 1_000, 8))
@@ -163,6 +167,7 @@ const main = async (): Promise<number> => {
     bookkeeping,
     memory,
     latency,
+    yields,
     coalescer,
     failures,
     targets: []

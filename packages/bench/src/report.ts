@@ -2,6 +2,7 @@ import { type BookkeepingResult, bookkeepingTable, maxLoss, percent } from "./bo
 import type { CoalescerResult, LatencyResult, MemoryResult } from "./extras.ts"
 import type { ImplName } from "./impls.ts"
 import { boundLabel, type Cell, type Failure } from "./matrix.ts"
+import { yieldCosts, type YieldsResult, yieldsText } from "./yields.ts"
 
 export interface Machine {
   readonly cpu: string
@@ -24,6 +25,7 @@ export interface Results {
   readonly bookkeeping?: BookkeepingResult | undefined
   readonly memory: MemoryResult | undefined
   readonly latency: LatencyResult | undefined
+  readonly yields: YieldsResult | undefined
   readonly coalescer: CoalescerResult | undefined
   readonly failures: ReadonlyArray<Failure>
   targets: ReadonlyArray<Target>
@@ -179,6 +181,19 @@ export const evaluateTargets = (results: Results): Array<Target> => {
     met: latency === undefined ? undefined : latency.p50Ns <= 2000
   })
 
+  const yields = results.yields
+  const cost = yields === undefined ? undefined : yieldCosts(yields)
+  targets.push({
+    name: "yieldQuiescent round trip",
+    goal: "<= 2x a yieldSlot round trip (cost above the same body without the yield)",
+    measured: cost === undefined
+      ? "not measured"
+      : `${(cost.quiescent / 1000).toFixed(2)} µs vs ${(cost.slot / 1000).toFixed(2)} µs: ${
+        ratio(cost.quiescent / Math.max(1, cost.slot))
+      }`,
+    met: cost === undefined ? undefined : cost.quiescent <= 2 * Math.max(1, cost.slot)
+  })
+
   const co = results.coalescer
   targets.push({
     name: "coalescer",
@@ -243,6 +258,7 @@ export const extrasText = (results: Results): string => {
       ""
     )
   }
+  lines.push(yieldsText(results.yields))
   const c = results.coalescer
   if (c !== undefined) {
     lines.push(
