@@ -1,3 +1,4 @@
+/* oxlint-disable no-await-in-loop -- benchmark runs must not overlap: every await in a loop is sequential on purpose */
 /**
  * The cost of the yields and of the exact quiescence rule.
  *
@@ -107,9 +108,10 @@ export const yieldCosts = (r: YieldsResult): { readonly slot: number; readonly q
   quiescent: r.perTaskNs.yieldQuiescent - r.perTaskNs.plain
 })
 
+const us = (ns: number) => (ns / 1000).toFixed(2)
+
 export const yieldsText = (r: YieldsResult | undefined): string => {
   if (r === undefined) return ""
-  const us = (ns: number) => (ns / 1000).toFixed(2)
   const cost = yieldCosts(r)
   return [
     `Yield round trips (N=${

@@ -20,7 +20,7 @@ const poolOf = (tasks: TaskServiceShape) =>
         { readonly poolOf: WeakMap<object, { readonly queue: { readonly capacity: number } }> }
       >
     ),
-    ({ poolOf }) => poolOf.get(tasks)!
+    (internals) => internals.poolOf.get(tasks)!
   )
 
 describe("TaskService: stranded tasks and lost resources", () => {
@@ -29,12 +29,12 @@ describe("TaskService: stranded tasks and lost resources", () => {
       yieldFirst,
       Effect.gen(function*() {
         const tasks = yield* TaskService
-        let ran = 0
-        for (let i = 0; i < 10; i++) yield* tasks.go(`body ${i}`, Effect.sync(() => void ran++))
+        let bodies = 0
+        for (let i = 0; i < 10; i++) yield* tasks.go(`body ${i}`, Effect.sync(() => void bodies++))
         yield* tasks.blockTillDone
         assert.strictEqual(yield* tasks.activeCount, 0)
         assert.deepStrictEqual(yield* tasks.snapshot, [])
-        return ran
+        return bodies
       }).pipe(Effect.provide(TaskService.layerBounded(3)))
     )
     assert.strictEqual(ran, 10)

@@ -1,3 +1,4 @@
+/* oxlint-disable no-await-in-loop -- the programs of one test run one after another on purpose */
 /**
  * No lost wake-ups, no stranded tasks (CONTRACT.md: "The check and the
  * registration of every wait … are one atomic step under any scheduler and
