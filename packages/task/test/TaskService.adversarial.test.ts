@@ -100,6 +100,37 @@ describe("TaskService: stranded tasks and lost resources", () => {
     }))
 })
 
+describe("TaskService: the timeout-outside-the-yield trap (documented in the yields' Gotchas)", () => {
+  /** Whether `other` could start while `first`'s body ran `wrap(yield…)`: the slot was given back. */
+  const slotFreed = (wrap: (tasks: TaskServiceShape, wait: Effect.Effect<void>) => Effect.Effect<unknown, unknown>) =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const started = yield* Deferred.make<void>()
+      const result = yield* Deferred.make<boolean>()
+      yield* tasks.go(
+        "first",
+        Effect.flatMap(
+          wrap(tasks, Effect.andThen(ticks(20), Effect.void)),
+          () => Effect.flatMap(Deferred.isDone(started), (done) => Deferred.succeed(result, done))
+        )
+      )
+      yield* tasks.go("other", Deferred.succeed(started, undefined))
+      return yield* Deferred.await(result)
+    }).pipe(Effect.provide(Layer.fresh(TaskService.layerBounded(1))))
+
+  it.effect("Effect.timeout(yieldSlot(wait)) runs the yield on a forked fiber: the slot is kept", () =>
+    Effect.map(
+      slotFreed((tasks, wait) => Effect.timeout(tasks.yieldSlot(wait), "1 minute")),
+      (freed) => assert.isFalse(freed)
+    ))
+
+  it.effect("yieldSlot(Effect.timeout(wait)) gives the slot back while it waits", () =>
+    Effect.map(
+      slotFreed((tasks, wait) => tasks.yieldSlot(Effect.timeout(wait, "1 minute"))),
+      (freed) => assert.isTrue(freed)
+    ))
+})
+
 /** A chain: `A` (counted) opens a latch; `B` waits for it inside `yieldQuiescent`, then runs `after` there. */
 const latchHandOff = (tasks: TaskServiceShape, after: Effect.Effect<void>) =>
   Effect.gen(function*() {
