@@ -71,6 +71,8 @@ export interface Orchestrator {
 }
 
 export interface OrchestratorConfig {
+  /** the tree's dir (rendered files name their source relative to it) */
+  readonly dir: string
   readonly outDir: string
   readonly latencyMs: number
   readonly depTimeoutMs: number
@@ -148,7 +150,7 @@ export const makeOrchestrator = (config: OrchestratorConfig): Effect.Effect<Orch
         }
         entry.phase = "rendering"
         rendering++
-        const rendered = yield* Effect.result(tasks.yieldSlot(render(spec, config.outDir, config.latencyMs))).pipe(
+        const rendered = yield* Effect.result(tasks.yieldSlot(render(spec, config, config.latencyMs))).pipe(
           Effect.ensuring(Effect.sync(() => rendering--))
         )
         entry.finishedMs = yield* elapsed

@@ -143,6 +143,7 @@ export const startSession = (
     const tasks = yield* TaskService
     const workers = yield* tasks.workers
     const orchestrator = yield* makeOrchestrator({
+      dir,
       outDir,
       latencyMs,
       depTimeoutMs,

@@ -26,20 +26,25 @@ export const renderedText = (spec: ObjectSpec): string => {
 }
 
 /**
- * Renders `spec` into `outDir` and returns the written path, relative to
- * `outDir`. Fails with `RenderFailed` when the object carries the
+ * Renders `spec` (read from the tree in `dirs.dir`) into `dirs.outDir` and
+ * returns the written path, relative to `outDir`. Fails with `RenderFailed` when the object carries the
  * fail-render annotation, its path does not exist, or the I/O fails.
  */
-export const render = (spec: ObjectSpec, outDir: string, latencyMs: number): Effect.Effect<string, RenderFailed> =>
+export const render = (
+  spec: ObjectSpec,
+  dirs: { readonly dir: string; readonly outDir: string },
+  latencyMs: number
+): Effect.Effect<string, RenderFailed> =>
   Effect.gen(function*() {
     if (latencyMs > 0) yield* Effect.sleep(Duration.millis(latencyMs))
     if (spec.failRender !== undefined) return yield* new RenderFailed({ id: spec.id, reason: spec.failRender })
     const relative = outputPath(spec)
-    const target = path.resolve(outDir, relative)
-    if (path.relative(outDir, target).startsWith("..") || path.isAbsolute(path.relative(outDir, target))) {
+    const target = path.resolve(dirs.outDir, relative)
+    const back = path.relative(dirs.outDir, target)
+    if (back.startsWith("..") || path.isAbsolute(back)) {
       return yield* new RenderFailed({ id: spec.id, reason: `output path ${relative} is outside the output dir` })
     }
-    const body = renderedText(spec)
+    const body = renderedText(spec, dirs.dir)
     yield* Effect.tryPromise({
       try: async () => {
         await fs.mkdir(path.dirname(target), { recursive: true })
