@@ -6,12 +6,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as CoalescerBasics from "./coalescer-basics.ts"
+import * as CoalescerCancel from "./coalescer-cancel.ts"
 import * as CoalescerFairness from "./coalescer-fairness.ts"
 import * as CoalescerGuarantee from "./coalescer-guarantee.ts"
 import * as CoalescerKeys from "./coalescer-keys.ts"
+import * as CoalescerResync from "./coalescer-resync.ts"
+import * as CoalescerRetry from "./coalescer-retry.ts"
 import * as LimitersErrors from "./limiters-errors.ts"
 import * as LimitersIdle from "./limiters-idle.ts"
 import * as LimitersLimit from "./limiters-limit.ts"
+import * as LimitersRun from "./limiters-run.ts"
 import * as MigratingFromGo from "./migrating-from-go.ts"
 import * as ObservabilityExactClock from "./observability-exact-clock.ts"
 import * as ObservabilityMetrics from "./observability-metrics.ts"
@@ -58,6 +62,9 @@ describe("docs/coalescer.md", () => {
   it.effect("guarantee", () => CoalescerGuarantee.program)
   it.effect("Equal keys", () => CoalescerKeys.program)
   it.effect("fair re-runs", () => CoalescerFairness.program)
+  it.effect("recipe: retry with backoff", () => CoalescerRetry.program)
+  it.effect("recipe: periodic resync with submitAfter", () => CoalescerResync.program)
+  it.effect("recipe: cancel on delete", () => CoalescerCancel.program)
 })
 
 describe("docs/observability.md", () => {
@@ -77,6 +84,7 @@ describe("docs/migrating-from-go.md", () => {
 
 describe("docs/migrating-from-promise-limiters.md", () => {
   it.effect("limit concurrency", () => LimitersLimit.program)
+  it.effect("results with run", () => LimitersRun.program)
   it.effect("waits and counts", () => LimitersIdle.program)
   it.effect("errors", () => LimitersErrors.program)
 })

@@ -7,8 +7,8 @@
  * Run in one process here with `Entity.makeTestClient`; in production the
  * same entity layer is provided with a runner layer (see docs/scaling.md).
  */
-import { Deferred, Effect, Layer, Schema } from "effect"
-import { TaskService, type TaskServiceShape } from "effect-task"
+import { Effect, Layer, Schema } from "effect"
+import { TaskService } from "effect-task"
 import { Entity, ShardingConfig } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import assert from "node:assert/strict"
@@ -18,14 +18,6 @@ export const Reconcile = Rpc.make("Reconcile", {
   success: Schema.Int
 })
 export const Reconciler = Entity.make("Reconciler", [Reconcile])
-
-/** Runs `body` as a task of the runner's service and waits for its result. */
-const runAsTask = <A, E>(tasks: TaskServiceShape, name: string, body: Effect.Effect<A, E>) =>
-  Effect.gen(function*() {
-    const result = yield* Deferred.make<A, E>()
-    yield* tasks.go(name, Effect.exit(body).pipe(Effect.flatMap((exit) => Deferred.done(result, exit))))
-    return yield* Deferred.await(result)
-  })
 
 // observation for the example: runs in flight per key
 const inFlight = new Map<string, number>()
@@ -45,7 +37,8 @@ export const ReconcilerLayer = Reconciler.toLayer(
     const tasks = yield* TaskService
     const { entityId } = yield* Entity.CurrentAddress
     return Reconciler.of({
-      Reconcile: ({ payload }) => runAsTask(tasks, `reconcile ${entityId}`, reconcile(entityId, payload.revision))
+      // `run`: a task of the runner's service (counted, bounded) whose result the caller gets
+      Reconcile: ({ payload }) => tasks.run(`reconcile ${entityId}`, reconcile(entityId, payload.revision))
     })
   })
 ).pipe(Layer.provide(TaskService.layerBounded(4)))
