@@ -17,9 +17,9 @@ export const outputPath = (spec: ObjectSpec): string =>
   path.join(spec.cluster === "." ? "" : spec.cluster, spec.namespace, `${spec.kind.toLowerCase()}-${spec.name}.yaml`)
 
 /** The file's text: a comment naming the source, then the documents. */
-export const renderedText = (spec: ObjectSpec): string => {
-  const header =
-    `# ${spec.id} (cluster ${spec.cluster}), rendered by the effect-task demo from ${spec.file}:${spec.line}\n`
+export const renderedText = (spec: ObjectSpec, dir: string): string => {
+  const from = `${path.relative(dir, spec.file)}:${spec.line}`
+  const header = `# ${spec.id} (cluster ${spec.cluster}), rendered by the effect-task demo from ${from}\n`
   if (spec.kind === "HelmRelease") return header + stringify(spec.value, { lineWidth: 0 })
   if (spec.build === undefined) return `${header}# ${spec.sourceNote ?? "nothing to build"}\n`
   return header + spec.build.map((doc) => stringify(doc, { lineWidth: 0 })).join("---\n")
