@@ -77,7 +77,10 @@ describe.skipIf(!fs.existsSync("/usr/bin/script") || !fs.existsSync("/usr/bin/pg
     child.stdout.on("data", (chunk: Buffer) => {
       output += chunk.toString("utf8")
     })
-    await sleep(1_500)
+    // the progress line is drawn once the round runs: the SIGUSR2 handler is installed by then
+    for (let waited = 0; !/rendering 1 {2}parked 0 {2}waiting 1/.test(output) && waited < 15_000; waited += 50) {
+      await sleep(50) // oxlint-disable-line no-await-in-loop
+    }
     const pid = execFileSync("pgrep", ["-n", "-f", dir], { encoding: "utf8" }).trim()
     process.kill(Number(pid), "SIGUSR2")
     await sleep(500)
