@@ -147,7 +147,21 @@ export interface Coalescer<in K> {
    * `delay` is a `Duration.Input`; an invalid or negative one dies with an
    * `IllegalArgumentError`. `Infinity` never fires.
    *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Coalescer } from "effect-task"
+   *
+   * // a periodic resync: each run schedules the next one
+   * const resync = (coalescer: Coalescer<string>, key: string): Effect.Effect<void> =>
+   *   Effect.andThen(
+   *     Effect.log(`reconcile ${key}`),
+   *     coalescer.submitAfter(`resync ${key}`, key, Effect.suspend(() => resync(coalescer, key)), "30 seconds")
+   *   )
+   * ```
+   *
    * @since 0.2.0
+   * @category combinators
    */
   submitAfter<A, E, R>(
     name: string,
@@ -167,21 +181,52 @@ export interface Coalescer<in K> {
    * cancelled run is still ending gets a fresh one. Called from the key's own
    * run, it interrupts the caller.
    *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import type { Coalescer } from "effect-task"
+   *
+   * // the object behind the key was deleted: stop reconciling it
+   * const onDelete = (coalescer: Coalescer<string>, key: string) =>
+   *   Effect.flatMap(coalescer.cancel(key), (found) => Effect.log(found ? "cancelled" : "idle"))
+   * ```
+   *
    * @since 0.2.0
+   * @category combinators
    */
   cancel(key: K): Effect.Effect<boolean>
   /**
    * The key's consecutive failed runs (typed failures and defects); 0 after
    * a success, for an idle key, and once a retry schedule gave up.
    *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import type { Coalescer } from "effect-task"
+   *
+   * const report = (coalescer: Coalescer<string>, key: string) =>
+   *   Effect.flatMap(coalescer.retries(key), (n) => Effect.log(`${key} failed ${n} times in a row`))
+   * ```
+   *
    * @since 0.2.0
+   * @category getters
    */
   retries(key: K): Effect.Effect<number>
   /**
    * The number of keys waiting on a delayed submit or a retry. A key with a
    * registered run and a delayed submit counts in both `size` and `scheduled`.
    *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import type { Coalescer } from "effect-task"
+   *
+   * const idle = (coalescer: Coalescer<string>) =>
+   *   Effect.map(Effect.all([coalescer.size, coalescer.scheduled]), ([size, scheduled]) => size + scheduled === 0)
+   * ```
+   *
    * @since 0.2.0
+   * @category getters
    */
   readonly scheduled: Effect.Effect<number>
 }

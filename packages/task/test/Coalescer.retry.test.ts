@@ -47,6 +47,9 @@ describe("Coalescer retry", () => {
       assert.strictEqual(yield* c.size, 0)
       assert.strictEqual(yield* c.scheduled, 1)
       assert.deepStrictEqual(yield* tasks.snapshot, [])
+      // the service's waits do not wait for a scheduled key: nothing is registered
+      yield* tasks.blockTillDone
+      yield* tasks.awaitQuiescence(0)
       yield* advance(99)
       assert.deepStrictEqual(log, ["sync@0"])
       yield* advance(1)
