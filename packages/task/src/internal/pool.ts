@@ -228,6 +228,8 @@ export class Pool implements MetricSource {
     () => this.flushWakeups()
   )
   private readonly doneWaiters = new Set<DoneWaiter>()
+  /** the largest `limit` among `doneWaiters`, `-1` without any: a finish below it completes some */
+  private doneLimit = -1
   private readonly subscribers = new Set<Queue.Queue<number, Cause.Done>>()
 
   private readonly dispatcher: Scheduler.SchedulerDispatcher
@@ -629,8 +631,10 @@ export class Pool implements MetricSource {
       if (this.registered <= limit) return resume(Effect.void)
       const waiter: DoneWaiter = { limit, resume }
       this.doneWaiters.add(waiter)
+      if (limit > this.doneLimit) this.doneLimit = limit
       return Effect.sync(() => {
         this.doneWaiters.delete(waiter)
+        if (this.doneWaiters.size === 0) this.doneLimit = -1
       })
     })
   }
@@ -720,18 +724,22 @@ export class Pool implements MetricSource {
       task.exitHook = undefined
       this.wakeups.push(() => hook(exit))
     }
-    if (this.doneWaiters.size > 0) this.completeDoneWaiters()
+    if (this.registered <= this.doneLimit) this.completeDoneWaiters()
     if (this.registered === 0) this.onIdle()
     this.flushWakeups()
   }
 
   private completeDoneWaiters(): void {
+    let limit = -1
     for (const waiter of this.doneWaiters) {
       if (this.registered <= waiter.limit) {
         this.doneWaiters.delete(waiter)
         this.wakeups.push(waiter.resume)
+      } else if (waiter.limit > limit) {
+        limit = waiter.limit
       }
     }
+    this.doneLimit = limit
   }
 
   private onIdle(): void {

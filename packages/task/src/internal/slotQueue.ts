@@ -15,9 +15,12 @@
  * - `size` = records + `Task` entries with `queued === true`
  * - `used` (ring entries between head and tail, skipped ones included)
  *   `< capacity`; the capacity is a power of two `>= minCapacity`
- * - memory follows the backlog: the ring doubles when full and halves when
- *   `used < capacity / 8`, so a drained backlog of a million tasks does not
- *   keep its arrays for the service's lifetime (copying stays O(1) amortised)
+ * - memory follows the backlog: the ring doubles when full and, above
+ *   `shrinkFloor`, halves when `used < capacity / 8`, so a drained backlog of
+ *   a million tasks does not keep its arrays for the service's lifetime
+ *   (copying stays O(1) amortised). Below the floor it keeps its size: a
+ *   steady flow that fills and drains a few thousand entries per scheduler
+ *   turn would otherwise grow and shrink the ring every turn
  *
  * @internal
  */
@@ -38,6 +41,8 @@ export interface ParkedRecord {
 const slots = <A>(n: number): Array<A> => Array.from({ length: n }) as Array<A>
 
 const minCapacity = 16
+/** the ring never shrinks below this many slots (about 160 KB for the five arrays) */
+const shrinkFloor = 4096
 
 /** @internal */
 export class SlotQueue {
@@ -98,7 +103,7 @@ export class SlotQueue {
       this.bodies[i] = undefined
       this.contexts[i] = undefined
       this.head = (i + 1) & this.mask
-      if (this.mask >= minCapacity && ((this.tail - this.head) & this.mask) * 8 < this.mask + 1) {
+      if (this.mask >= shrinkFloor && ((this.tail - this.head) & this.mask) * 8 < this.mask + 1) {
         this.resize((this.mask + 1) / 2)
       }
       if (name === undefined) {
