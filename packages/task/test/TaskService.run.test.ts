@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, Latch, Logger, Option, Scope, Tracer } from "effect"
 import { TaskService } from "effect-task"
+import { slotsIntact } from "./Reliability.helpers.ts"
 import { buildInScope, Gauge, ticks, tracked } from "./TaskService.helpers.ts"
 
 // `TaskService.run` (CONTRACT.md, "Additions: reconciler features"): a task
@@ -189,6 +190,45 @@ describe("TaskService.run", () => {
       assert.deepStrictEqual(spans.map((span) => span.name), ["caller", "greet"])
       assert.strictEqual(Option.getOrUndefined(parent.parent), spans[0])
     }).pipe(Effect.provide(TaskService.layerBounded(2))))
+
+  it.effect("interrupting the caller after every step leaves nothing behind", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      // steps of the uninterrupted scenario: a `go` task ahead (bound 1), then the run's body
+      const scenario = (interruptAfter: number) =>
+        Effect.gen(function*() {
+          const log: Array<string> = []
+          yield* tasks.go("ahead", Effect.andThen(Effect.yieldNow, Effect.yieldNow))
+          const body = Effect.gen(function*() {
+            log.push("start")
+            yield* Effect.yieldNow
+            yield* Effect.yieldNow
+            log.push("end")
+            return "value"
+          }).pipe(Effect.onInterrupt(() => Effect.sync(() => log.push("interrupted"))))
+          const caller = yield* Effect.forkChild(tasks.run("body", body), { startImmediately: true })
+          let steps = 0
+          while (caller.pollUnsafe() === undefined && steps < interruptAfter) {
+            yield* Effect.yieldNow
+            steps++
+          }
+          const exit = caller.pollUnsafe() ?? (yield* Effect.andThen(Fiber.interrupt(caller), Fiber.await(caller)))
+          yield* tasks.blockTillDone
+          assert.strictEqual(yield* tasks.activeCount, 0)
+          assert.strictEqual(yield* tasks.failures, 0)
+          if (Exit.isSuccess(exit)) assert.deepStrictEqual([exit.value, log], ["value", ["start", "end"]])
+          else {
+            assert.isTrue(Cause.hasInterruptsOnly(exit.cause))
+            // the body never started, or it was interrupted: it never ended on its own
+            assert.isTrue(log.length === 0 || (log.length === 2 && log[1] === "interrupted"), log.join())
+          }
+          return steps
+        })
+      const total = yield* scenario(Infinity)
+      assert.isAbove(total, 2)
+      for (let k = 0; k <= total; k++) yield* scenario(k)
+      assert.strictEqual(yield* slotsIntact(tasks, 1), 1)
+    }).pipe(Effect.provide(TaskService.layerBounded(1))))
 
   it.effect("a bad name or body dies naming run, the argument and the value", () =>
     Effect.gen(function*() {
