@@ -117,7 +117,7 @@ const findRoots = (
       const source = sourceOf(tree, artifacts, k.value as Record<string, unknown>, k.file, self)
       if (source._tag !== "Tree" || !isInTree(tree, source.target)) continue
       resolves.add(docKey(k))
-      const quiet: BuildContext = { tree, problems: [] }
+      const quiet: BuildContext = { tree, problems: [], errors: [] }
       for (const r of buildPath(quiet, source.target)) {
         const set = builtBy.get(docKey(r)) ?? new Set()
         set.add(docKey(k))
@@ -143,7 +143,7 @@ const findRoots = (
 /** Builds every cluster of `tree`. */
 export const buildClusters = (tree: Tree): ClusterBuild => {
   const problems: Array<Problem> = []
-  const ctx: BuildContext = { tree, problems }
+  const ctx: BuildContext = { tree, problems, errors: [] }
   const patches = patchFiles(tree)
   const artifacts = artifactCopies(tree)
   const vars = variableSources(tree)
@@ -240,8 +240,9 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
         else if (!isInTree(tree, source.target)) {
           failRender ??= `spec.path ${path.relative(tree.root, source.target)} does not exist`
         } else {
+          const own: BuildContext = { ...ctx, errors: [] }
           const resources = buildKustomization(
-            ctx,
+            own,
             vars,
             source,
             item.value,
@@ -249,6 +250,8 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
             clusterDir,
             unresolved
           )
+          // kustomize build fails: Flux applies nothing of it (what it applied before stays)
+          if (own.errors.length > 0) failRender ??= `kustomize build failed: ${own.errors[0]}`
           build = resources.map((r) => r.value)
           for (const r of resources) {
             const kind = fluxKind(r.value)
@@ -281,11 +284,12 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
     return { id: `${d.kind}/${String(m.namespace ?? "-")}/${String(m.name ?? "-")}`, file: d.file }
   })
   objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  const unique = new Map(problems.map((p) => [`${p.kind}|${p.file}|${p.line}|${p.message}`, p]))
   return {
     mode: fallback ? "fallback" : "clusters",
     clusters,
     objects,
-    problems,
+    problems: [...unique.values()],
     skipped: { documents, patches: patchDocs, unreached }
   }
 }

@@ -62,6 +62,18 @@ export const patchFiles = (tree: Tree): ReadonlySet<string> => {
 export interface BuildContext {
   readonly tree: Tree
   readonly problems: Array<Problem>
+  /** why `kustomize build` would fail (the Flux Kustomization's render fails with the first) */
+  readonly errors: Array<string>
+}
+
+/** A build error: an input problem, and a reason for the Flux Kustomization that builds it to fail. */
+const buildError = (
+  ctx: BuildContext,
+  at: { readonly file: string; readonly line: number | null },
+  message: string
+) => {
+  ctx.problems.push({ kind: "missing-resource", file: at.file, line: at.line, column: null, message })
+  ctx.errors.push(`${message} (${path.relative(ctx.tree.root, at.file)})`)
 }
 
 const fromDocs = (docs: ReadonlyArray<Doc>): Array<Resource> =>
@@ -185,13 +197,11 @@ export const buildPath = (
       if (isRemote(entry)) continue
       const resolved = path.resolve(target, entry)
       if (!ctx.tree.docs.has(resolved) && !ctx.tree.dirs.has(resolved)) {
-        ctx.problems.push({
-          kind: "missing-resource",
-          file: k.file,
-          line: k.line,
-          column: null,
-          message: `resources entry ${JSON.stringify(entry)} does not exist`
-        })
+        buildError(ctx, k, `resources entry ${JSON.stringify(entry)} does not exist`)
+        continue
+      }
+      if (ctx.tree.dirs.has(resolved) && kustomizationFile(ctx.tree, resolved) === undefined) {
+        buildError(ctx, k, `resources entry ${JSON.stringify(entry)} is a directory without a kustomization file`)
         continue
       }
       resources.push(...buildPath(ctx, resolved, [], inner))
@@ -217,26 +227,18 @@ const addComponent = (
   const k = kustomizationFile(ctx.tree, dir)
   if (k === undefined || !isRecord(k.value)) {
     if (includer !== undefined || !ctx.tree.dirs.has(dir)) {
-      ctx.problems.push({
-        kind: "missing-resource",
-        file: includer?.file ?? dir,
-        line: includer?.line ?? null,
-        column: null,
-        message: `component ${JSON.stringify(dir)} has no kustomization file`
-      })
+      buildError(
+        ctx,
+        { file: includer?.file ?? dir, line: includer?.line ?? null },
+        `component ${JSON.stringify(path.relative(ctx.tree.root, dir))} has no kustomization file`
+      )
     }
     return
   }
   for (const entry of strings(k.value.resources)) {
     const resolved = path.resolve(dir, entry)
     if (!ctx.tree.docs.has(resolved) && !ctx.tree.dirs.has(resolved)) {
-      ctx.problems.push({
-        kind: "missing-resource",
-        file: k.file,
-        line: k.line,
-        column: null,
-        message: `resources entry ${JSON.stringify(entry)} does not exist`
-      })
+      buildError(ctx, k, `resources entry ${JSON.stringify(entry)} does not exist`)
       continue
     }
     resources.push(...buildPath(ctx, resolved, [], stack))

@@ -102,7 +102,7 @@ describe("e2e: clusters built from their roots", () => {
       ),
       "apps/kustomization.yaml":
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nmetadata:\n  name: looks-like-one\n"
-        + "namespace: web\nresources:\n  - ./web.yaml\n  - ./gone.yaml\n",
+        + "namespace: web\nresources:\n  - ./web.yaml\n",
       "apps/web.yaml": object("HelmRelease", "web"),
       "compose.yaml": "services:\n  web:\n    image: nginx\n",
       "broken.yaml": "kind: HelmRelease\nmetadata:\n  labels: [a, b\n"
@@ -110,15 +110,50 @@ describe("e2e: clusters built from their roots", () => {
     const { byId, code, summary } = await runJson(dir)
     assert.deepStrictEqual(summary.objects.map((o) => o.id), ["HelmRelease/web/web", "Kustomization/flux-system/apps"])
     assert.strictEqual(byId("HelmRelease/web/web", "clusters/main").status, "ready")
-    assert.deepStrictEqual(summary.problems.map((p) => [p.kind, p.file]).toSorted(), [
-      ["missing-resource", path.join("apps", "kustomization.yaml")],
-      ["yaml-error", "broken.yaml"]
-    ])
+    assert.deepStrictEqual(summary.problems.map((p) => [p.kind, p.file]), [["yaml-error", "broken.yaml"]])
     assert.strictEqual(code, 0, "input problems alone do not fail the run")
     assert.isTrue(summary.ok)
     const strict = await run([dir, "--json", "--strict"])
     assert.strictEqual(strict.code, 1)
   }, 30_000)
+
+  it(
+    "a resources entry that does not exist is a problem, and fails the Kustomization whose build needs it",
+    async () => {
+      const git = ["  sourceRef:", "    kind: GitRepository", "    name: flux-system"]
+      const dir = tree({
+        "clusters/main/ks.yaml": docs(
+          object("Kustomization", "apps", { namespace: "flux-system", spec: ["  path: ./apps", ...git] }),
+          object("Kustomization", "after", {
+            namespace: "flux-system",
+            spec: ["  path: ./other", ...git],
+            dependsOn: ["apps"]
+          })
+        ),
+        "apps/kustomization.yaml":
+          "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ./web.yaml\n  - ./gone.yaml\n",
+        "apps/web.yaml": object("HelmRelease", "web", { namespace: "web" }),
+        "other/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+      })
+      const { byId, code, summary } = await runJson(dir)
+      assert.deepStrictEqual(summary.problems.map((p) => [p.kind, p.file, p.message]), [[
+        "missing-resource",
+        path.join("apps", "kustomization.yaml"),
+        `resources entry "./gone.yaml" does not exist`
+      ]])
+      const apps = byId("Kustomization/flux-system/apps", path.join("clusters", "main"))
+      assert.strictEqual(apps.status, "failed")
+      assert.strictEqual(
+        apps.reason,
+        `render failed: kustomize build failed: resources entry "./gone.yaml" does not exist (${
+          path.join("apps", "kustomization.yaml")
+        })`
+      )
+      assert.strictEqual(byId("Kustomization/flux-system/after", path.join("clusters", "main")).status, "failed")
+      assert.strictEqual(code, 1)
+    },
+    30_000
+  )
 
   it("a true duplicate within one cluster and an unresolved variable in a name are problems", async () => {
     const dir = tree({
