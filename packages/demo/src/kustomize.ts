@@ -197,7 +197,10 @@ export const buildPath = (
       if (isRemote(entry)) continue
       const resolved = path.resolve(target, entry)
       if (!ctx.tree.docs.has(resolved) && !ctx.tree.dirs.has(resolved)) {
-        buildError(ctx, k, `resources entry ${JSON.stringify(entry)} does not exist`)
+        // a file that is not YAML (JSON, say) exists but is not read: nothing to report
+        if (!ctx.tree.allFiles.has(resolved)) {
+          buildError(ctx, k, `resources entry ${JSON.stringify(entry)} does not exist`)
+        }
         continue
       }
       if (ctx.tree.dirs.has(resolved) && kustomizationFile(ctx.tree, resolved) === undefined) {

@@ -31,6 +31,8 @@ export interface Tree {
   /** the documents of each well-formed file (empty documents dropped) */
   readonly docs: ReadonlyMap<string, ReadonlyArray<Doc>>
   readonly dirs: ReadonlySet<string>
+  /** every file, YAML or not (a kustomize resource may be JSON) */
+  readonly allFiles: ReadonlySet<string>
   readonly problems: ReadonlyArray<Problem>
 }
 
@@ -46,6 +48,7 @@ export const listTree = (dir: string, exclude?: string): Effect.Effect<
   {
     readonly files: ReadonlyArray<string>
     readonly dirs: ReadonlySet<string>
+    readonly allFiles: ReadonlySet<string>
     readonly problems: ReadonlyArray<Problem>
   },
   DirUnreadable
@@ -57,6 +60,7 @@ export const listTree = (dir: string, exclude?: string): Effect.Effect<
       if (!stat.isDirectory()) throw new Error(`${root} is not a directory`)
       const files: Array<string> = []
       const dirs = new Set<string>([root])
+      const allFiles = new Set<string>()
       const problems: Array<Problem> = []
       const walk = async (current: string, isRoot: boolean): Promise<void> => {
         let entries: Array<Dirent>
@@ -80,13 +84,16 @@ export const listTree = (dir: string, exclude?: string): Effect.Effect<
           if (entry.isDirectory()) {
             subdirs.push(full)
             dirs.add(full)
-          } else if (entry.isFile() && isYaml(entry.name)) files.push(full)
+          } else if (entry.isFile()) {
+            allFiles.add(full)
+            if (isYaml(entry.name)) files.push(full)
+          }
         }
         await Promise.all(subdirs.map((subdir) => walk(subdir, false)))
       }
       await walk(root, true)
       files.sort()
-      return { files, dirs, problems }
+      return { files, dirs, allFiles, problems }
     },
     catch: (error) => new DirUnreadable({ dir, message: errorMessage(error) })
   })
@@ -150,6 +157,7 @@ export const loadTree = (dir: string, exclude?: string): Effect.Effect<Tree, Dir
       files: listed.files,
       docs,
       dirs: listed.dirs,
+      allFiles: listed.allFiles,
       problems: [...listed.problems, ...parsed.flatMap((p) => p.problems)]
     }
   })
