@@ -440,13 +440,17 @@ export class Pool implements MetricSource {
       task.stateSince = now
       this.runStarted(task, task.registeredAt, now)
     }
-    // `bindTask` finds its task through the context's marker. It usually
-    // runs inside `runForkWith`, before it returns; under a scheduler that
-    // yields before a fiber's first step it runs later, so the fiber is bound
-    // here too, whichever comes first.
+    // `bindTask` usually runs inside `runForkWith`, before it returns, and
+    // takes the task from `starting`. Under a scheduler that yields before a
+    // fiber's first step it runs later and finds its task through the
+    // context's marker, so the fiber is bound here too, whichever comes first.
+    this.starting = task
     const fiber = Effect.runForkWith(this.contextFor(task, task.context))(this.bindTask)
+    this.starting = undefined
     if (task.run.fiber === undefined) this.bind(task, fiber)
   }
+
+  private starting: Task | undefined = undefined
 
   /**
    * Links a started task's fiber and observes its exit. Called before the
@@ -460,7 +464,8 @@ export class Pool implements MetricSource {
   }
 
   private readonly bindTask: Effect.Effect<unknown, unknown> = Effect.withFiber((fiber) => {
-    const task = fiber.getRef(this.currentTask)!
+    const task = this.starting ?? fiber.getRef(this.currentTask)!
+    this.starting = undefined
     if (task.run!.fiber === undefined) this.bind(task, fiber)
     const body = task.body!
     task.body = undefined
