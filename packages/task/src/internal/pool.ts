@@ -1,6 +1,8 @@
 /**
  * The state machine behind `TaskService`: counters, the FIFO slot queue, task
- * fibers, quiescence waiters and change subscribers.
+ * fibers, `blockTillDone` waiters and change subscribers. Quiescence waiters
+ * and the `yieldQuiescent` regions live in `quiescence.ts`; the pool reports
+ * every decrement to it.
  *
  * Every mutation below is plain synchronous JavaScript. A fiber runs one
  * synchronous step at a time on the single JavaScript thread, so each method
@@ -21,6 +23,13 @@
  * - a task is in the slot queue at most once, and only while it holds no slot
  * - `yielded` = started tasks in state `YieldedSlot` or `YieldedQuiescent`
  * - started tasks are exactly those linked from `liveHead`
+ * - `doneLimit` = the largest `limit` of `doneWaiters` (`-1` without any), and
+ *   `registered > doneLimit`: a waiter is completed in the step that brings
+ *   `registered` down to its limit
+ *
+ * Waits (`blockTillDone`, `awaitQuiescence`, `acquireSlot`) check their
+ * condition inside `Effect.callback`'s registration function: the check and
+ * the registration are one step, whatever the op budget or the scheduler.
  *
  * Ordering: slots go to the queue's head first; a grant only marks the task
  * and puts it on `ready`, and `drain` starts or resumes `ready` tasks in grant
