@@ -108,17 +108,20 @@ const program = Effect.gen(function*() {
     const onInterrupt = (watching: boolean) =>
       Effect.suspend(() => {
         if (session === undefined) return Effect.void
-        return Effect.flatMap(session.summarize("quiescence", problems.problems, !watching), (summary) => {
-          if (watching) interruptedCode = summary.ok ? 0 : 1
-          if (!watching) return printSummary(summary, true)
-          const t = summary.totals
-          return err(
-            `${clearLine()}stopped: ${t.ready} ready, ${t.failed} failed, ${
-              t["missing-dependency"]
-            } missing-dependency, `
-              + `${t.cycle} cycle, ${t.suspended} suspended\n`
-          )
-        })
+        return Effect.flatMap(
+          session.summarize("quiescence", watching ? problems.problems : session.problems, !watching),
+          (summary) => {
+            if (watching) interruptedCode = summary.ok ? 0 : 1
+            if (!watching) return printSummary(summary, true)
+            const t = summary.totals
+            return err(
+              `${clearLine()}stopped: ${t.ready} ready, ${t.failed} failed, ${
+                t["missing-dependency"]
+              } missing-dependency, `
+                + `${t.cycle} cycle, ${t.suspended} suspended\n`
+            )
+          }
+        )
       })
 
     if (!options.watch) {
