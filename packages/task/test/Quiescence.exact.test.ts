@@ -1,3 +1,4 @@
+/* oxlint-disable no-await-in-loop -- the programs of one test run one after another on purpose */
 /**
  * The exact quiescence rule (CONTRACT.md, "Quiescence hand-off"): hand-off
  * chains whose links wake in every way effect 4.1 wakes a fiber, and woken
@@ -14,6 +15,7 @@ import { Deferred, Effect, Exit, Fiber, Latch, Layer, Scheduler, Scope } from "e
 import { TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
 import { type ContinuationName, continuations, type LinkKind, linkKinds, registerChain } from "./Quiescence.helpers.ts"
+import { randomOrder, runUnder, timeSlicing, yieldFirst } from "./Schedulers.helpers.ts"
 import { ticks } from "./TaskService.helpers.ts"
 
 const fresh = () => Layer.fresh(TaskService.layerUnbounded)
@@ -100,6 +102,32 @@ describe("Quiescence: where the waiter is", () => {
       yield* checkChain(["Latch", "Queue", "Latch", "promise"], ticks(10), Layer.succeedContext(context))
       yield* Scope.close(scope, Exit.void)
     }))
+})
+
+describe("Quiescence: under a scheduler the user provides for the whole program", () => {
+  const kinds = Object.keys(linkKinds) as Array<LinkKind>
+  const schedulers = [
+    ["a random-order scheduler (each turn's tasks shuffled)", () => randomOrder(7)],
+    ["a time-slicing scheduler", () => timeSlicing(1)],
+    ["a scheduler that yields before every fiber's first step", () => yieldFirst]
+  ] as const
+  for (const [name, scheduler] of schedulers) {
+    it(`4-link chains of every kind hold awaitQuiescence(0) until the last task, under ${name}`, async () => {
+      for (let round = 0; round < 5; round++) {
+        for (const kind of kinds) {
+          await runUnder(
+            scheduler(),
+            Effect.gen(function*() {
+              const tasks = yield* TaskService
+              const chain = yield* registerChain(tasks, [kind, kind, kind, kind], ticks(5))
+              yield* tasks.awaitQuiescence(0)
+              assert.strictEqual(chain.finished(), chain.size, `${kind}: completed inside a hand-off`)
+            }).pipe(Effect.provide(fresh()))
+          )
+        }
+      }
+    })
+  }
 })
 
 describe("Quiescence: a fiber blocked on time or I/O is not runnable", () => {

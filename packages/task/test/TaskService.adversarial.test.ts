@@ -100,24 +100,24 @@ describe("TaskService: stranded tasks and lost resources", () => {
     }))
 })
 
-describe("TaskService: the timeout-outside-the-yield trap (documented in the yields' Gotchas)", () => {
-  /** Whether `other` could start while `first`'s body ran `wrap(yield…)`: the slot was given back. */
-  const slotFreed = (wrap: (tasks: TaskServiceShape, wait: Effect.Effect<void>) => Effect.Effect<unknown, unknown>) =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const started = yield* Deferred.make<void>()
-      const result = yield* Deferred.make<boolean>()
-      yield* tasks.go(
-        "first",
-        Effect.flatMap(
-          wrap(tasks, Effect.andThen(ticks(20), Effect.void)),
-          () => Effect.flatMap(Deferred.isDone(started), (done) => Deferred.succeed(result, done))
-        )
+/** Whether `other` could start while `first`'s body ran `wrap(yield…)`: the slot was given back. */
+const slotFreed = (wrap: (tasks: TaskServiceShape, wait: Effect.Effect<void>) => Effect.Effect<unknown, unknown>) =>
+  Effect.gen(function*() {
+    const tasks = yield* TaskService
+    const started = yield* Deferred.make<void>()
+    const result = yield* Deferred.make<boolean>()
+    yield* tasks.go(
+      "first",
+      Effect.flatMap(
+        wrap(tasks, Effect.andThen(ticks(20), Effect.void)),
+        () => Effect.flatMap(Deferred.isDone(started), (done) => Deferred.succeed(result, done))
       )
-      yield* tasks.go("other", Deferred.succeed(started, undefined))
-      return yield* Deferred.await(result)
-    }).pipe(Effect.provide(Layer.fresh(TaskService.layerBounded(1))))
+    )
+    yield* tasks.go("other", Deferred.succeed(started, undefined))
+    return yield* Deferred.await(result)
+  }).pipe(Effect.provide(Layer.fresh(TaskService.layerBounded(1))))
 
+describe("TaskService: the timeout-outside-the-yield trap (documented in the yields' Gotchas)", () => {
   it.effect("Effect.timeout(yieldSlot(wait)) runs the yield on a forked fiber: the slot is kept", () =>
     Effect.map(
       slotFreed((tasks, wait) => Effect.timeout(tasks.yieldSlot(wait), "1 minute")),

@@ -56,10 +56,13 @@
  * are not seen at all (docs/quiescence.md says so).
  *
  * **Gotchas**
- * - The FIFO argument holds for Effect's own schedulers (`MixedScheduler`,
- *   `TestClock`'s wrapper of it). An ambient scheduler that runs tasks out of
- *   order or later than `setImmediate` can deliver an untracked wake-up
- *   after the barrier; tracked ones are still counted by `pending`.
+ * - The ordering argument needs the ambient scheduler to run what was
+ *   scheduled before the barrier no later than the next `setImmediate` turn:
+ *   Effect's `MixedScheduler`, `TestClock`'s wrapper of it, and any scheduler
+ *   that runs each turn's tasks on `setImmediate` or a microtask, in any
+ *   order. One that delays tasks further (`setTimeout`) can deliver an
+ *   untracked wake-up after the barrier; tracked ones are still counted by
+ *   `pending`.
  * - Busy-polling inside `yieldQuiescent` (a loop of `yieldNow` checking a
  *   flag) is a runnable fiber: it holds quiescence off for as long as it polls.
  * - Under churn the barrier starts over after every decrement, so a waiter
