@@ -40,6 +40,27 @@ describe("TaskService: stranded tasks and lost resources", () => {
     assert.strictEqual(ran, 10)
   })
 
+  it.live("a fiber a body forked that closes the service's scope: the body is interrupted, nothing hangs", () =>
+    Effect.gen(function*() {
+      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(2))
+      const ended = yield* Deferred.make<Exit.Exit<void>>()
+      let other = false
+      yield* tasks.go("other", Effect.onInterrupt(Effect.never, () => Effect.sync(() => void (other = true))))
+      yield* tasks.go(
+        "body",
+        Effect.flatMap(Effect.forkChild(Scope.close(scope, Exit.void)), Fiber.join).pipe(
+          Effect.onExit((exit) => Deferred.succeed(ended, Exit.asVoid(exit)))
+        )
+      )
+      const exit = yield* Deferred.await(ended).pipe(
+        Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.die("the close deadlocked") })
+      )
+      assert.isTrue(Exit.hasInterrupts(exit))
+      assert.isTrue(other)
+      yield* tasks.blockTillDone
+      assert.strictEqual(yield* tasks.activeCount, 0)
+    }))
+
   it.effect("the parked-task buffer shrinks back once a backlog of 100,000 has drained", () =>
     Effect.gen(function*() {
       const tasks = yield* TaskService

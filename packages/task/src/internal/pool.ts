@@ -777,14 +777,18 @@ export class Pool implements MetricSource {
    * Closes the pool: drops unstarted tasks, interrupts every task fiber and
    * waits for them to end.
    *
-   * A task body that closes its own service's scope runs this on its own
-   * fiber, which cannot wait for itself: as `forkIn` does, it is left out of
-   * the wait and interrupted when the close returns to it (the interrupt is
-   * deferred while the finalizers run uninterruptibly).
+   * A task that closes its own service's scope — from its body's fiber or
+   * from a fiber the body forked (found through the context's marker, which
+   * forked fibers inherit) — cannot be waited for: its body may be waiting
+   * for the very fiber running this. As `forkIn` does, it is left out of the
+   * wait and interrupted once every other task has ended; when the caller is
+   * the body itself, the interrupt takes effect as the close returns to it
+   * (it is deferred while the finalizers run uninterruptibly).
    */
   shutdown(): Effect.Effect<void> {
     return Effect.withFiber((caller) => {
-      const self = this.taskOf(caller)
+      const owner = caller.getRef(this.currentTask)
+      const self = owner !== undefined && owner.state !== State.Done && owner.fiber !== undefined ? owner : undefined
       this.closed = true
       for (const hook of this.shutdownHooks) hook()
       this.shutdownHooks.clear()
@@ -816,7 +820,7 @@ export class Pool implements MetricSource {
       if (self === undefined) return this.blockTillDone
       return Effect.andThen(
         this.awaitRegistered(1),
-        Effect.sync(() => caller.interruptUnsafe(caller.id))
+        Effect.sync(() => self.fiber!.interruptUnsafe(caller.id))
       )
     })
   }
