@@ -287,9 +287,8 @@ interface Entry {
   /** due time of the retry wait (state `scheduled`), epoch millis */
   retryAt: number | undefined
   delayed: Delayed | undefined
-  /** the timer armed for `timerAt` (the earlier of `retryAt` and `delayed.at`) */
-  timer: Fiber.Fiber<void> | undefined
-  timerAt: number
+  /** the entry's live node in the timer heap, due at the earlier of `retryAt` and `delayed.at` */
+  timer: TimerNode | undefined
   /** `cancel` interrupted the run, which has not ended yet */
   cancelling: boolean
 }
@@ -389,6 +388,169 @@ const delayMillis = (method: string, delay: unknown): number | Cause.IllegalArgu
   return Duration.toMillis(duration.value)
 }
 
+/** A due time in the timer heap; live while `entry.timer` is this node. */
+interface TimerNode {
+  readonly at: number
+  /** insertion order: equal due times fire first in, first out */
+  readonly seq: number
+  readonly entry: Entry
+}
+
+const before = (a: TimerNode, b: TimerNode): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq)
+
+/**
+ * The coalescer's timers (retry waits and delayed submits): one min-heap of
+ * due times and one fiber sleeping until the earliest, so a scheduled key
+ * costs a heap node rather than a sleeping fiber (a periodic resync
+ * schedules every key). The fiber is forked in the coalescer's context: it
+ * is not a task (neither counted nor bounded), its sleep is on that
+ * context's `Clock`, and it starts inside `runForkWith`, so its sleep is
+ * registered (with `TestClock` too) before the call that armed it returns.
+ *
+ * Invariants: `live` = nodes with `node.entry.timer === node`; other nodes
+ * are stale, skipped when they reach the top and dropped when they outnumber
+ * the live ones; the fiber, if any, is armed for `armedAt`, a time no later
+ * than the earliest live node's (an earlier stale time only wakes it early);
+ * no fiber when no node is live.
+ */
+class Timers {
+  private heap: Array<TimerNode> = []
+  private seq = 0
+  private live = 0
+  private fiber: Fiber.Fiber<void> | undefined = undefined
+  private armedAt = Infinity
+  private firing = false
+  private readonly context: Context.Context<never>
+  private readonly clock: Clock.Clock
+  private readonly fire: (entry: Entry, at: number) => void
+
+  constructor(context: Context.Context<never>, clock: Clock.Clock, fire: (entry: Entry, at: number) => void) {
+    this.context = context
+    this.clock = clock
+    this.fire = fire
+  }
+
+  /** Arms `entry`'s timer for `at` (`Infinity`: none), replacing the one it had. */
+  set(entry: Entry, at: number): void {
+    if (entry.timer !== undefined && entry.timer.at === at) return
+    this.clear(entry)
+    if (at === Infinity) return
+    const node: TimerNode = { at, seq: this.seq++, entry }
+    entry.timer = node
+    this.live++
+    this.push(node)
+    if (!this.firing && at < this.armedAt) this.reschedule()
+  }
+
+  /** Disarms `entry`'s timer. */
+  clear(entry: Entry): void {
+    if (entry.timer === undefined) return
+    entry.timer = undefined
+    this.live--
+    if (this.live === 0) {
+      // nothing left to wait for: no sleeping fiber keeps the process alive
+      this.heap = []
+      this.stop()
+    } else if (this.heap.length > 64 && this.heap.length > 2 * this.live) {
+      this.heap = this.heap.filter((node) => node.entry.timer === node).toSorted((a, b) => before(a, b) ? -1 : 1)
+    }
+  }
+
+  /** Shutdown: drops every node (the caller disarms the entries) and stops the fiber. */
+  reset(): void {
+    this.heap = []
+    this.live = 0
+    this.stop()
+  }
+
+  private stop(): void {
+    const fiber = this.fiber
+    this.fiber = undefined
+    this.armedAt = Infinity
+    if (fiber !== undefined) fiber.interruptUnsafe()
+  }
+
+  /** Arms the fiber for the earliest live node. */
+  private reschedule(): void {
+    while (this.heap.length > 0 && this.heap[0]!.entry.timer !== this.heap[0]) this.pop()
+    const at = this.heap.length === 0 ? Infinity : this.heap[0]!.at
+    if (this.fiber !== undefined && this.armedAt === at) return
+    this.stop()
+    if (at === Infinity) return
+    this.armedAt = at
+    const delay = Math.max(0, at - this.clock.currentTimeMillisUnsafe())
+    let fiber: Fiber.Fiber<void> | undefined = undefined
+    let inline = false
+    const started = Effect.runForkWith(this.context)(
+      Effect.andThen(
+        Effect.sleep(delay),
+        Effect.sync(() => {
+          if (fiber === undefined) inline = true // a zero sleep under `TestClock` returns at once
+          else this.onFire(fiber)
+        })
+      )
+    )
+    fiber = started
+    this.fiber = started
+    if (inline) this.onFire(started)
+  }
+
+  /** The fiber woke up: every live node due by the time it was armed for fires, in order. */
+  private onFire(fiber: Fiber.Fiber<void>): void {
+    if (this.fiber !== fiber) return // stopped or re-armed meanwhile
+    this.fiber = undefined
+    const at = this.armedAt
+    this.armedAt = Infinity
+    this.firing = true
+    try {
+      while (this.heap.length > 0 && this.heap[0]!.at <= at) {
+        const node = this.pop()
+        if (node.entry.timer !== node) continue
+        node.entry.timer = undefined
+        this.live--
+        this.fire(node.entry, at)
+      }
+    } finally {
+      this.firing = false
+    }
+    if (this.live === 0) this.heap = []
+    this.reschedule()
+  }
+
+  private push(node: TimerNode): void {
+    const heap = this.heap
+    let i = heap.length
+    heap.push(node)
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!before(node, heap[parent]!)) break
+      heap[i] = heap[parent]!
+      i = parent
+    }
+    heap[i] = node
+  }
+
+  private pop(): TimerNode {
+    const heap = this.heap
+    const top = heap[0]!
+    const last = heap.pop()!
+    if (heap.length > 0) {
+      let i = 0
+      for (;;) {
+        const left = 2 * i + 1
+        if (left >= heap.length) break
+        const right = left + 1
+        const child = right < heap.length && before(heap[right]!, heap[left]!) ? right : left
+        if (!before(heap[child]!, last)) break
+        heap[i] = heap[child]!
+        i = child
+      }
+      heap[i] = last
+    }
+    return top
+  }
+}
+
 /** A key's entry before its first run (or delayed submit) is registered. */
 const newEntry = (
   key: unknown,
@@ -409,7 +571,6 @@ const newEntry = (
   retryAt: undefined,
   delayed: undefined,
   timer: undefined,
-  timerAt: Infinity,
   cancelling: false
 })
 
@@ -455,13 +616,14 @@ const makeWith = <K>(
   /** Cancels every timer when the service shuts down: nothing fires after its scope has closed. */
   const onShutdown = (): void => {
     for (const entry of Array.from(waiting)) {
-      disarm(entry)
+      entry.timer = undefined
       entry.delayed = undefined
       entry.retryAt = undefined
       // a key with a registered run is removed when the shutdown ends that run
       if (entry.task === undefined) remove(entry)
     }
     waiting.clear()
+    timers.reset()
   }
 
   const updateWaiting = (entry: Entry): void => {
@@ -473,50 +635,16 @@ const makeWith = <K>(
     }
   }
 
-  const disarm = (entry: Entry): void => {
-    const timer = entry.timer
-    entry.timer = undefined
-    entry.timerAt = Infinity
-    if (timer !== undefined) timer.interruptUnsafe()
-  }
+  const disarm = (entry: Entry): void => timers.clear(entry)
 
-  /**
-   * Keeps one timer armed for the earlier of the entry's retry wait and
-   * delayed submit, and the `waiting` set up to date. The timer is a fiber of
-   * its own forked in the coalescer's context: not a task, so it is neither
-   * counted nor bounded, and the shutdown hook interrupts it.
-   */
+  /** Keeps the entry's timer armed for the earlier of its retry wait and delayed submit, and `waiting` up to date. */
   const arm = (entry: Entry): void => {
     updateWaiting(entry)
-    const at = Math.min(entry.retryAt ?? Infinity, entry.delayed?.at ?? Infinity)
-    if (entry.timer !== undefined && entry.timerAt === at) return
-    disarm(entry)
-    if (at === Infinity) return
-    entry.timerAt = at
-    const delay = Math.max(0, at - clock.currentTimeMillisUnsafe())
-    let timer: Fiber.Fiber<void> | undefined = undefined
-    let fired = false
-    // the fiber starts inside `runForkWith`: its sleep is registered (with
-    // `TestClock` too) before this returns; a zero sleep may fire inline
-    const fiber = Effect.runForkWith(timerContext)(
-      Effect.andThen(
-        Effect.sleep(delay),
-        Effect.sync(() => {
-          if (timer === undefined) fired = true
-          else onTimer(entry, timer, at)
-        })
-      )
-    )
-    timer = fiber
-    entry.timer = fiber
-    if (fired) onTimer(entry, fiber, at)
+    timers.set(entry, Math.min(entry.retryAt ?? Infinity, entry.delayed?.at ?? Infinity))
   }
 
   /** A timer fired: the retry and the delayed submit due by `at` go ahead. */
-  const onTimer = (entry: Entry, timer: Fiber.Fiber<void>, at: number): void => {
-    if (entry.timer !== timer) return // disarmed or re-armed meanwhile
-    entry.timer = undefined
-    entry.timerAt = Infinity
+  const onTimer = (entry: Entry, at: number): void => {
     if (pool.closed || entries.get(entry.key) !== entry) return
     const delayed = entry.delayed
     if (delayed !== undefined && delayed.at <= at) {
@@ -532,6 +660,8 @@ const makeWith = <K>(
     }
     if (entries.get(entry.key) === entry) arm(entry)
   }
+
+  const timers = new Timers(timerContext, clock, onTimer)
 
   // ---------------------------------------------------------------------------
   // runs

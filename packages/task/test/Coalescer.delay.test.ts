@@ -14,6 +14,9 @@ const stamp = (log: Array<string>, label: string) =>
 /** Advances the TestClock and lets the runs it released start and end. */
 const advance = (millis: number) => Effect.andThen(TestClock.adjust(millis), ticks(5))
 
+/** scattered due times (ms) for key `i`, some equal */
+const due = (i: number) => 1 + ((i * 7919) % 997)
+
 const setup = Effect.gen(function*() {
   const tasks = yield* TaskService
   const c = yield* Coalescer.make<string>()
@@ -139,6 +142,33 @@ describe("Coalescer.submitAfter", () => {
       assert.isTrue(yield* c.cancel("f"))
       assert.strictEqual(yield* c.scheduled, 0)
     }).pipe(Effect.provide(TaskService.layerBounded(2))))
+
+  it.effect("hundreds of keys: each fires at its own due time, in due order, also after re-arms and cancels", () =>
+    Effect.gen(function*() {
+      const { c, log, tasks } = yield* setup
+      const n = 300
+      for (let i = 0; i < n; i++) yield* c.submitAfter(`k${i}`, `k${i}`, stamp(log, `k${i}`), due(i))
+      // earlier due times for every third key (re-arm), cancels for every fifth (stale nodes)
+      for (let i = 0; i < n; i += 3) yield* c.submitAfter(`k${i}`, `k${i}`, stamp(log, `k${i}`), due(i) / 2)
+      for (let i = 0; i < n; i += 5) yield* c.cancel(`k${i}`)
+      const expected = Array.from({ length: n }, (_, i) => i)
+        .filter((i) => i % 5 !== 0)
+        .map((i) => ({ label: `k${i}`, at: i % 3 === 0 ? due(i) / 2 : due(i) }))
+      assert.strictEqual(yield* c.scheduled, expected.length)
+      for (let t = 0; t < 1_000; t += 50) yield* advance(50)
+      yield* tasks.blockTillDone
+      const seen = log.map((line) => {
+        const [label, at] = line.split("@")
+        return { label: label!, at: Number(at) }
+      })
+      // every live key ran once, exactly when due, and the runs started in due order
+      assert.deepStrictEqual(
+        seen.toSorted((a, b) => a.label.localeCompare(b.label)),
+        expected.toSorted((a, b) => a.label.localeCompare(b.label))
+      )
+      assert.deepStrictEqual(seen.map((x) => x.at), seen.map((x) => x.at).toSorted((a, b) => a - b))
+      assert.strictEqual(yield* c.scheduled, 0)
+    }).pipe(Effect.provide(TaskService.layerUnbounded)))
 
   it.effect("a delayed submit during a retry wait runs at once when it fires, with its body", () =>
     Effect.gen(function*() {
