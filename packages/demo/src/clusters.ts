@@ -57,9 +57,8 @@ const buildKustomization = (
   source: Source & { readonly _tag: "Tree" },
   value: Record<string, unknown>,
   namespace: string,
-  near: string,
-  unresolved: Map<string, ReadonlyArray<string>>
-): Array<Resource> => {
+  near: string
+): Array<{ readonly resource: Resource; readonly unresolved: ReadonlyArray<string> }> => {
   const spec = isRecord(value.spec) ? value.spec : {}
   const components = (Array.isArray(spec.components) ? spec.components : [])
     .filter((c): c is string => typeof c === "string")
@@ -75,7 +74,7 @@ const buildKustomization = (
     setNamespace(resources.filter((r) => r.value.kind !== "Namespace"), spec.targetNamespace)
   }
   const variables = postBuildVars(vars, value, namespace, near)
-  for (const r of resources) {
+  return resources.map((r) => {
     const before = isRecord(r.value.metadata) ? r.value.metadata : {}
     const names = [before.name, before.namespace].filter((s): s is string => typeof s === "string")
     const result = substituteDocument(r.value, variables)
@@ -86,9 +85,8 @@ const buildKustomization = (
         ? [...s.matchAll(/\$\{([_a-zA-Z][_a-zA-Z0-9]*)\}/g)].map((x) => x[1]!)
         : substituteText(s, variables).unresolved
     )
-    if (left.length > 0) unresolved.set(docKey(r), left)
-  }
-  return resources
+    return { resource: r, unresolved: left }
+  })
 }
 
 interface Pending {
@@ -97,6 +95,8 @@ interface Pending {
   readonly doc: { readonly file: string; readonly line: number; readonly docIndex: number }
   /** the Kustomization whose build yielded it (`undefined` for a root) */
   readonly parent: string | undefined
+  /** variables of its name that the build left unresolved */
+  readonly unresolved?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -191,14 +191,13 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
     const clusterDir = path.join(tree.root, cluster)
     const seen = new Map<string, { readonly doc: string; readonly file: string; readonly line: number }>()
     const rootIds: Array<string> = []
-    const unresolved = new Map<string, ReadonlyArray<string>>()
     const queue = [...pending]
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
       const identity = identify(item.kind, item.value)
       reached.add(docKey(item.doc))
       const where = { file: item.doc.file, line: item.doc.line, column: null }
       const rawName = isRecord(item.value.metadata) ? String(item.value.metadata.name ?? "") : ""
-      const left = unresolved.get(docKey(item.doc))
+      const left = item.unresolved
         ?? [...rawName.matchAll(/\$\{([_a-zA-Z][_a-zA-Z0-9]*)/g)].map((x) => x[1]!)
       if (left.length > 0) {
         problem({
@@ -241,21 +240,13 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
           failRender ??= `spec.path ${path.relative(tree.root, source.target)} does not exist`
         } else {
           const own: BuildContext = { ...ctx, errors: [] }
-          const resources = buildKustomization(
-            own,
-            vars,
-            source,
-            item.value,
-            identity.namespace,
-            clusterDir,
-            unresolved
-          )
+          const built = buildKustomization(own, vars, source, item.value, identity.namespace, clusterDir)
           // kustomize build fails: Flux applies nothing of it (what it applied before stays)
           if (own.errors.length > 0) failRender ??= `kustomize build failed: ${own.errors[0]}`
-          build = resources.map((r) => r.value)
-          for (const r of resources) {
-            const kind = fluxKind(r.value)
-            if (kind !== undefined) queue.push({ kind, value: r.value, doc: r, parent: key })
+          build = built.map((b) => b.resource.value)
+          for (const { resource, unresolved } of built) {
+            const kind = fluxKind(resource.value)
+            if (kind !== undefined) queue.push({ kind, value: resource.value, doc: resource, parent: key, unresolved })
           }
         }
       }

@@ -303,6 +303,9 @@ const flux = (name: string, spec: ReadonlyArray<string>, namespace = "flux-syste
   object("Kustomization", name, { namespace, spec })
 const git = ["  sourceRef:", "    kind: GitRepository", "    name: flux-system"]
 
+const app = (name: string, vars: ReadonlyArray<string>) =>
+  flux(name, ["  path: ./apps/common", ...git, ...vars, "  targetNamespace: apps"])
+
 describe("buildClusters (pure, on a read tree)", () => {
   it.live("ExternalArtifact paths map back through an ArtifactGenerator; a missing path fails the render", () =>
     Effect.gen(function*() {
@@ -347,6 +350,27 @@ describe("buildClusters (pure, on a read tree)", () => {
         "Kustomization/flux-system/tenant"
       ])
       assert.include(build.objects[3]!.sourceNote!, "GitRepository/other is not this repository")
+    }))
+
+  it.live("one shared document built by several Kustomizations with their own variables", () =>
+    Effect.gen(function*() {
+      const dir = tree({
+        "clusters/c/ks.yaml": docs(
+          app("one", ["  postBuild:", "    substitute:", "      APP: one"]),
+          app("none", []),
+          app("two", ["  postBuild:", "    substitute:", "      APP: two"])
+        ),
+        "apps/common/hr.yaml": object("HelmRelease", "${APP}")
+      })
+      const build = buildClusters(yield* loadTree(dir))
+      assert.deepStrictEqual(build.objects.filter((o) => o.kind === "HelmRelease").map((o) => o.id), [
+        "HelmRelease/apps/one",
+        "HelmRelease/apps/two"
+      ])
+      assert.deepStrictEqual(build.problems.map((p) => [p.kind, p.message]), [[
+        "unresolved-variable",
+        "HelmRelease name has an unresolved variable ${APP}; skipped"
+      ]])
     }))
 
   it.live("substituteFrom a Secret (base64), substitution disabled by annotation, a missing component", () =>
