@@ -14,8 +14,9 @@
  * - `pending` is `true` only while `running` (or `cancelling`)
  * - `retryAt` is set only while `scheduled` (no task); `delayed` in any state
  * - `scheduled` = entries in `waiting` = entries with `retryAt` or `delayed`;
- *   each has exactly one timer fiber, armed for the earlier of the two
- *   (none for an infinite delay), and no timer is inside any task
+ *   each has exactly one live node in the timer heap, due at the earlier of
+ *   the two (none for an infinite delay); one timer fiber per coalescer
+ *   sleeps until the earliest, and it is inside no task
  * - an entry exists exactly while it has a task, a retry wait or a delayed
  *   submit: it is removed in the same step in which the last of them ends,
  *   whatever the end: success, failure, defect, interruption, cancel, or
