@@ -209,6 +209,23 @@ describe("Coalescer.cancel in every state of a key", () => {
       yield* drained(tasks, c, 1)
     }).pipe(Effect.provide(TaskService.layerBounded(1))))
 
+  it.effect("cancel from a fiber the run forked interrupts the run (and that fiber) without a deadlock", () =>
+    Effect.gen(function*() {
+      const { c, log, tasks } = yield* setup
+      yield* c.submit(
+        "k",
+        "k",
+        Effect.gen(function*() {
+          const child = yield* Effect.forkChild(Effect.andThen(Effect.yieldNow, c.cancel("k")))
+          yield* Fiber.join(child)
+          log.push("after")
+        }).pipe(Effect.onInterrupt(() => record(log, "interrupted")))
+      )
+      yield* tasks.blockTillDone
+      assert.deepStrictEqual(log, ["interrupted"])
+      yield* drained(tasks, c, 1)
+    }).pipe(Effect.provide(TaskService.layerBounded(1))))
+
   it.effect("shutdown after a cancel: nothing left over", () =>
     Effect.gen(function*() {
       const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(1))
