@@ -171,6 +171,18 @@ describe("Coalescer retry", () => {
       assert.strictEqual(gauge.high, 1)
     }).pipe(Effect.provide(TaskService.layerBounded(1))))
 
+  it.effect("a schedule without delays (recurs) retries at once, then gives up", () =>
+    Effect.gen(function*() {
+      const { c, log, tasks } = yield* setup(Schedule.recurs(2))
+      yield* c.submit("r", "k", attempt(log, "r", () => true))
+      yield* ticks(10)
+      assert.deepStrictEqual(log, ["r@0", "r@0", "r@0"])
+      assert.strictEqual(yield* tasks.failures, 3)
+      assert.strictEqual(yield* c.size, 0)
+      assert.strictEqual(yield* c.scheduled, 0)
+      assert.strictEqual(yield* tasks.activeCount, 0)
+    }).pipe(Effect.provide(TaskService.layerBounded(1))))
+
   it.effect("a defect is retried like a typed failure; an interruption is not", () =>
     Effect.gen(function*() {
       const { c, tasks } = yield* setup()
