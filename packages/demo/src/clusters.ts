@@ -124,9 +124,11 @@ const findRoots = (
         builtBy.set(docKey(r), set)
       }
     }
-    const roots = flux.filter((k) =>
-      k.kind === "Kustomization" && [...(builtBy.get(docKey(k)) ?? [])].every((by) => by === docKey(k))
-    )
+    const unbuilt = flux.filter((k) => [...(builtBy.get(docKey(k)) ?? [])].every((by) => by === docKey(k)))
+    const roots = unbuilt.filter((k) => k.kind === "Kustomization")
+    // HelmReleases beside the roots are applied with them (by whatever bootstrapped the roots)
+    const rootDirs = new Set(roots.map((r) => path.dirname(r.file)))
+    const beside = unbuilt.filter((d) => d.kind === "HelmRelease" && rootDirs.has(path.dirname(d.file)))
     // a root that builds a path of this tree from a repository source of another name: that source is this repository
     const more = roots.flatMap((r) => {
       const value = r.value as Record<string, unknown>
@@ -135,7 +137,7 @@ const findRoots = (
       const target = path.resolve(tree.root, typeof spec.path === "string" ? spec.path : "./")
       return ref !== undefined && !self.has(ref) && isInTree(tree, target) && target !== tree.root ? [ref] : []
     })
-    if (more.length === 0) return { roots, self, fallback: !roots.some((r) => resolves.has(docKey(r))) }
+    if (more.length === 0) return { roots, beside, self, fallback: !roots.some((r) => resolves.has(docKey(r))) }
     self = new Set([...self, ...more])
   }
 }
@@ -159,7 +161,7 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
     }
   }
 
-  const { fallback, roots, self } = findRoots(tree, artifacts, flux)
+  const { beside, fallback, roots, self } = findRoots(tree, artifacts, flux)
 
   const objects: Array<ObjectSpec> = []
   const reached = new Set<string>()
@@ -179,7 +181,7 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
       flux.map((d) => ({ kind: d.kind, value: d.value as Record<string, unknown>, doc: d, parent: undefined }))
     )
   } else if (!fallback) {
-    for (const r of roots) {
+    for (const r of [...roots, ...beside]) {
       const cluster = path.relative(tree.root, path.dirname(r.file)) || "."
       const list = groups.get(cluster) ?? []
       list.push({ kind: r.kind, value: structuredClone(r.value) as Record<string, unknown>, doc: r, parent: undefined })
@@ -224,7 +226,7 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
         continue
       }
       seen.set(identity.id, { doc: docKey(item.doc), file: item.doc.file, line: item.doc.line })
-      if (item.parent === undefined && !fallback) rootIds.push(identity.id)
+      if (item.parent === undefined && !fallback && item.kind === "Kustomization") rootIds.push(identity.id)
       const key = objectKey(cluster, identity.id)
       const m = isRecord(item.value.metadata) ? item.value.metadata : {}
       const annotations = isRecord(m.annotations) ? m.annotations : {}

@@ -307,7 +307,7 @@ const app = (name: string, vars: ReadonlyArray<string>) =>
   flux(name, ["  path: ./apps/common", ...git, ...vars, "  targetNamespace: apps"])
 
 describe("buildClusters (pure, on a read tree)", () => {
-  it.live("ExternalArtifact paths map back through an ArtifactGenerator; a missing path fails the render", () =>
+  it.live("ExternalArtifact paths map back through an ArtifactGenerator; a missing path fails; HelmReleases beside roots", () =>
     Effect.gen(function*() {
       const dir = tree({
         "clusters/c/artifacts.yaml": "apiVersion: source.extensions.fluxcd.io/v1beta1\nkind: ArtifactGenerator\n"
@@ -319,17 +319,24 @@ describe("buildClusters (pure, on a read tree)", () => {
           flux("gone", ["  path: ./nowhere", ...git]),
           flux("escape", ["  path: ../../etc", ...git])
         ),
+        "clusters/c/beside.yaml": object("HelmRelease", "beside", { namespace: "x" }),
         "infrastructure/controllers/hr.yaml": object("HelmRelease", "cert-manager", { namespace: "cert-manager" })
       })
       const build = buildClusters(yield* loadTree(dir))
+      assert.deepStrictEqual(
+        build.clusters.map((c) => c.roots.length),
+        [3],
+        "a HelmRelease beside the roots is no root"
+      )
       assert.deepStrictEqual(build.objects.map((o) => o.id), [
         "HelmRelease/cert-manager/cert-manager",
+        "HelmRelease/x/beside",
         "Kustomization/flux-system/escape",
         "Kustomization/flux-system/gone",
         "Kustomization/flux-system/infra"
       ])
-      assert.strictEqual(build.objects[1]!.failRender, `spec.path "../../etc" is outside the repository`)
-      assert.strictEqual(build.objects[2]!.failRender, "spec.path nowhere does not exist")
+      assert.strictEqual(build.objects[2]!.failRender, `spec.path "../../etc" is outside the repository`)
+      assert.strictEqual(build.objects[3]!.failRender, "spec.path nowhere does not exist")
     }))
 
   it.live("a root's repository source of another name is this repository too (not a tenant's with path ./)", () =>
