@@ -357,3 +357,65 @@ describe("Coalescer.cancel racing submits and a run's end", () => {
       assert.deepStrictEqual(first, second)
     }))
 })
+
+/**
+ * The same script on a service of its own, whose scope is closed at step
+ * `at`: shutdown cancels every delayed submit and retry wait, and nothing
+ * starts after the scope has closed.
+ */
+const shutdownAt = (at: number) =>
+  Effect.gen(function*() {
+    const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(1))
+    const c = yield* Coalescer.make<string>({ retry: Schedule.spaced("2 millis") }).pipe(
+      Effect.provideService(TaskService, tasks)
+    )
+    const starts: Array<number> = []
+    let closed = false
+    let startedAfterClose = 0
+    let nextId = 1
+    const body = (fails: boolean) =>
+      Effect.gen(function*() {
+        starts.push(nextId)
+        if (closed) startedAfterClose++
+        yield* Effect.yieldNow
+        if (fails) return yield* Effect.fail("failed")
+      })
+    const script: Record<number, Effect.Effect<void>> = {
+      0: c.submit("a", "k", body(true)),
+      1: c.submitAfter("b", "j", body(false), 3),
+      2: tasks.go("other", Effect.andThen(Effect.yieldNow, Effect.yieldNow)),
+      4: c.submit("c", "k", body(true)),
+      6: c.submitAfter("d", "k", body(false), 5),
+      8: c.submit("e", "j", body(true))
+    }
+    for (let step = 0; step < 12; step++) {
+      if (step === at) {
+        yield* Scope.close(scope, Exit.void)
+        closed = true
+        assert.strictEqual(yield* c.size, 0, `size right after the close at ${at}`)
+        assert.strictEqual(yield* c.scheduled, 0, `scheduled right after the close at ${at}`)
+      }
+      nextId++
+      const action = script[step]
+      if (action !== undefined) yield* action
+      yield* Effect.yieldNow
+      yield* TestClock.adjust(1)
+    }
+    if (!closed) yield* Scope.close(scope, Exit.void)
+    closed = true
+    yield* advance(1_000)
+    assert.strictEqual(startedAfterClose, 0, `a run started after the close at ${at}`)
+    assert.strictEqual(yield* c.size, 0)
+    assert.strictEqual(yield* c.scheduled, 0)
+    assert.strictEqual(yield* tasks.activeCount, 0)
+    return starts.length
+  })
+
+describe("Coalescer shutdown at every step", () => {
+  it.effect("delayed submits and retry waits are dropped; nothing starts after the scope has closed", () =>
+    Effect.gen(function*() {
+      const runs = yield* shutdownAt(Infinity)
+      assert.isAbove(runs, 5) // without a shutdown, the retries run on
+      for (let at = 0; at <= 12; at++) yield* shutdownAt(at)
+    }))
+})
