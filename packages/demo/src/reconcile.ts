@@ -197,8 +197,13 @@ export const startSession = (
         Stream.runForEach(() => Effect.map(orchestrator.progress, onProgress))
       )
     )
-    const decidedBy = yield* orchestrator.round(loaded.build.objects.map((o) => o.key))
-    yield* tasks.blockTillDone
+    // each cluster is reconciled on its own, one after the other: its stuck waits are decided when it is quiescent
+    let decidedBy: DecidedBy = "quiescence"
+    for (const { cluster } of loaded.build.clusters) {
+      const keys = loaded.build.objects.filter((o) => o.cluster === cluster).map((o) => o.key)
+      if ((yield* orchestrator.round(keys)) === "timeout") decidedBy = "timeout"
+      yield* tasks.blockTillDone
+    }
     if (reporter !== undefined) {
       yield* Fiber.interrupt(reporter)
       onProgress?.(yield* orchestrator.progress)
