@@ -13,7 +13,7 @@ every Kustomization and HelmRelease through effect-task, and prints a summary.
 Options:
   --workers N          worker bound (default: the TaskService default; 0 = unbounded)
   --latency <ms>       simulated render latency (default 5ms)
-  --out DIR            where rendered files go (default: a fresh temp dir)
+  --out DIR            keep the rendered files there (default: a temp dir, removed at exit)
   --dep-timeout <t>    safety-net cap on dependency waits, e.g. 500ms or 10s (default 10s)
   --json               machine-readable summary on stdout
   --all                list the ready objects too (terminal summary)
@@ -24,7 +24,7 @@ Options:
 
 Exit status: 0 when every object of every cluster is ready (input problems
 alone do not fail the run unless --strict), 1 otherwise (the bundled fixtures
-are broken on purpose, so 1), 2 on bad usage or an unreadable dir, 130 when
+are broken on purpose, so 1; a dir without Flux objects is 1 too), 2 on bad usage or an unreadable dir, 130 when
 interrupted (SIGINT, SIGTERM) outside watch mode. NO_COLOR turns colours off.`
 
 export interface CliOptions {
