@@ -130,7 +130,10 @@ export const sourceOf = (
   return { _tag: "Tree", target }
 }
 
-/** ConfigMaps and Secrets of the tree by name (for `substituteFrom`), with their data decoded. */
+/**
+ * ConfigMaps and Secrets of the tree by name (for `substituteFrom`), with
+ * their data decoded; also those of kustomize generators with `literals`.
+ */
 export const variableSources = (
   tree: Tree
 ): ReadonlyMap<
@@ -157,6 +160,25 @@ export const variableSources = (
       const list = out.get(name) ?? []
       list.push({ kind: v.kind, namespace: nonEmptyString(v.metadata.namespace), file: doc.file, data })
       out.set(name, list)
+    }
+    // kustomize generators with literals (`KEY=value`)
+    const k = docs[0]
+    if (
+      k === undefined || !isRecord(k.value) || !String(k.value.apiVersion ?? "").startsWith("kustomize.config.k8s.io/")
+    ) {
+      continue
+    }
+    for (const [field, kind] of [["configMapGenerator", "ConfigMap"], ["secretGenerator", "Secret"]] as const) {
+      for (const g of Array.isArray(k.value[field]) ? k.value[field] : []) {
+        if (!isRecord(g) || typeof g.name !== "string" || !Array.isArray(g.literals)) continue
+        const data = new Map<string, string>()
+        for (const literal of g.literals) {
+          const text = String(literal)
+          if (text.indexOf("=") > 0) data.set(text.slice(0, text.indexOf("=")), text.slice(text.indexOf("=") + 1))
+        }
+        const namespace = nonEmptyString(g.namespace) ?? nonEmptyString(k.value.namespace)
+        out.set(g.name, [...(out.get(g.name) ?? []), { kind, namespace, file: k.file, data }])
+      }
     }
   }
   return out

@@ -169,6 +169,20 @@ describe("buildClusters (pure, on a read tree)", () => {
       ]])
     }))
 
+  it.live("substituteFrom a ConfigMap of a kustomize generator's literals", () =>
+    Effect.gen(function*() {
+      const sub = ["  postBuild:", "    substituteFrom:", "      - kind: ConfigMap", "        name: settings"]
+      const dir = tree({
+        "clusters/c/ks.yaml": flux("apps", ["  path: ./apps", ...git, ...sub]),
+        "clusters/c/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+          + "namespace: flux-system\nresources:\n  - ks.yaml\nconfigMapGenerator:\n  - name: settings\n"
+          + "    literals:\n      - APP=web\n",
+        "apps/hr.yaml": object("HelmRelease", "${APP}", { namespace: "apps" })
+      })
+      const build = buildClusters(yield* loadTree(dir))
+      assert.deepStrictEqual(build.objects.map((o) => o.id), ["HelmRelease/apps/web", "Kustomization/flux-system/apps"])
+    }))
+
   it.live("substituteFrom a Secret (base64), substitution disabled by annotation, a missing component", () =>
     Effect.gen(function*() {
       const dir = tree({
