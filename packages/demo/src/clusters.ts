@@ -71,7 +71,8 @@ const buildKustomization = (
     resources
   )
   if (typeof spec.targetNamespace === "string" && spec.targetNamespace.length > 0) {
-    setNamespace(resources.filter((r) => r.value.kind !== "Namespace"), spec.targetNamespace)
+    // kustomize-controller sets it as the namespace of the generated kustomization: Namespace objects are renamed too
+    setNamespace(resources, spec.targetNamespace)
   }
   const variables = postBuildVars(vars, value, namespace, near)
   return resources.map((r) => {
