@@ -53,7 +53,7 @@ describe("e2e: process handling", () => {
       })
       // `slow` renders for 30 s; the 200 ms cap decides `lost` meanwhile; then the signal comes
       const child = startWatch([dir, "--json", "--latency", "30s", "--dep-timeout", "200ms"])
-      await sleep(3_000)
+      await sleep(5_000) // room for a slow start on a loaded machine
       child.child.kill(signal)
       const code = await child.exited
       assert.strictEqual(code, 130, child.stderr())
