@@ -64,7 +64,7 @@ export const identify = (kind: Kind, value: Record<string, unknown>): Identity =
   const id = objectId(kind, namespace, name)
   const spec = isRecord(value.spec) ? value.spec : {}
   const dependsOn: Array<string> = []
-  if (spec.dependsOn !== undefined) {
+  if (spec.dependsOn !== undefined && spec.dependsOn !== null) {
     if (!Array.isArray(spec.dependsOn)) {
       return { _tag: "Invalid", problem: "invalid-object", message: `${id}: spec.dependsOn is not a list` }
     }

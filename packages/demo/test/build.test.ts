@@ -35,6 +35,7 @@ describe("Flux identity", () => {
       ["HelmRelease/apps/api", "HelmRelease/data/db"],
       true
     ])
+    assert.strictEqual(identify("HelmRelease", { metadata: { name: "x" }, spec: { dependsOn: null } })._tag, "Ok")
     const bad = identify("HelmRelease", { metadata: { name: "x", namespace: "../../../../tmp/x" } })
     assert(bad._tag === "Invalid")
     assert.strictEqual(bad.problem, "invalid-name")
