@@ -106,6 +106,20 @@ describe.skipIf(!present)("acceptance: real Flux repositories (../shared/gitops-
     }, 60_000)
   }
 
+  it("a typo in one cluster's file changes only that cluster's verdicts (flux2-multi-tenancy)", async () => {
+    const repo = path.join(shared, "fluxcd+flux2-multi-tenancy")
+    const baseline = (await runJson(repo)).summary.objects
+    const tenants = baseline.find((o) =>
+      o.cluster === "clusters/production" && o.id === "Kustomization/flux-system/tenants"
+    )!
+    const deps = new Map(dependsOfAll(baseline)).set(keyOf(tenants), [
+      "clusters/production Kustomization/flux-system/kyverno-policie"
+    ])
+    const dir = perturbed(repo, [{ object: tenants, dependsOn: [{ name: "kyverno-policie" }] }])
+    const changed = await check(baseline, dir, deps)
+    assert.deepStrictEqual(changed.map(keyOf), [keyOf(tenants)])
+  }, 60_000)
+
   it(
     "perturbed copies: a typo, a 2-cycle, a 3-cycle of HelmReleases with dependents change exactly the affected verdicts",
     async () => {
