@@ -172,6 +172,16 @@ describe("e2e: clusters built from their roots", () => {
     ])
   }, 30_000)
 
+  it("an --out inside the dir is not read back as input", async () => {
+    const dir = tree({ "a.yaml": docs(object("HelmRelease", "a"), object("Kustomization", "a")) })
+    const out = path.join(dir, "rendered")
+    const first = await runJson(dir, ["--out", out])
+    const second = await runJson(dir, ["--out", out])
+    assert.deepStrictEqual(second.summary.objects.map((o) => o.id), first.summary.objects.map((o) => o.id))
+    assert.deepStrictEqual(second.summary.problems, [])
+    assert.strictEqual(second.code, 0)
+  }, 30_000)
+
   it("an empty dir prints a clear warning and exits 1", async () => {
     const dir = tree({ "values.yaml": "replicas: 2\n" })
     const result = await run([dir])
