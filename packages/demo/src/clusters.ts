@@ -1,14 +1,16 @@
 /**
  * From a read tree to the objects of each cluster, as Flux builds them, pure.
  * A root is a Flux Kustomization that no other Kustomization of the tree
- * builds; roots in the same directory form one cluster, named by that
- * directory (relative to the given dir). From each root the build follows
- * `spec.path` (see `sources.ts`, `kustomize.ts`), applies `spec.components`,
- * `spec.patches`, `spec.namePrefix` / `nameSuffix`, `spec.targetNamespace`
- * and the `postBuild` substitutions,
- * and every Flux object the build yields is an object of the cluster; its
- * Kustomizations are followed in turn. When no root builds from the tree,
- * every Flux object of its files is one cluster `"."` (the fallback).
+ * builds; roots in the same directory (with the HelmReleases beside them
+ * that nothing builds) form one cluster, named by that directory (relative
+ * to the given dir). From each root the build follows `spec.path` (see
+ * `sources.ts`, `kustomize.ts`), applies `spec.components`, `spec.patches`,
+ * `spec.namePrefix` / `nameSuffix`, `spec.targetNamespace` and the
+ * `postBuild` substitutions, and every Flux object the build yields is an
+ * object of the cluster; its Kustomizations are followed in turn. A build
+ * that kustomize would refuse fails that Kustomization's render. When no
+ * root builds from the tree, every Flux object of its files is one cluster
+ * `"."` (the fallback).
  */
 import * as path from "node:path"
 import { fluxKind, identify } from "./flux.ts"

@@ -3,10 +3,12 @@
  * pure over the read tree: a file contributes its documents; a directory
  * with a `kustomization.yaml` its `resources` (files and directories),
  * `components`, ConfigMap generators (literals), then its patches,
- * `namePrefix` / `nameSuffix`, `namespace:` and `replacements`; a directory without one contributes its
- * YAML files and, as a directory resource, each subdirectory that has one
- * (kustomize-controller's generated kustomization). Remote resources are not
- * followed. A `resources` entry that does not exist is a problem.
+ * `namePrefix` / `nameSuffix`, `namespace:` and `replacements`; a directory
+ * without one contributes its YAML files and, as a directory resource, each
+ * subdirectory that has one (kustomize-controller's generated
+ * kustomization). Remote resources are not followed. A `resources` entry
+ * that does not exist (or a directory resource without a kustomization
+ * file) is a problem and a build error (`BuildContext.errors`).
  */
 import * as path from "node:path"
 import { parseAllDocuments } from "yaml"
