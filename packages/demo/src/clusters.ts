@@ -52,6 +52,14 @@ const docKey = (d: { readonly file: string; readonly docIndex: number }) => `${d
 
 const isInTree = (tree: Tree, target: string) => tree.docs.has(target) || tree.dirs.has(target)
 
+/** A Flux Kustomization's `spec.components`, resolved against its path. */
+const fluxComponents = (value: Record<string, unknown>, target: string): ReadonlyArray<string> => {
+  const spec = isRecord(value.spec) ? value.spec : {}
+  return (Array.isArray(spec.components) ? spec.components : [])
+    .filter((c): c is string => typeof c === "string")
+    .map((c) => path.resolve(target, c))
+}
+
 /** The documents a Kustomization builds: its path with components, patches, target namespace, substitutions. */
 const buildKustomization = (
   ctx: BuildContext,
@@ -62,10 +70,7 @@ const buildKustomization = (
   near: string
 ): Array<{ readonly resource: Resource; readonly unresolved: ReadonlyArray<string> }> => {
   const spec = isRecord(value.spec) ? value.spec : {}
-  const components = (Array.isArray(spec.components) ? spec.components : [])
-    .filter((c): c is string => typeof c === "string")
-    .map((c) => path.resolve(source.target, c))
-  const resources = buildPath(ctx, source.target, components)
+  const resources = buildPath(ctx, source.target, fluxComponents(value, source.target))
   applyKustomizeTransforms(
     ctx,
     source.target,
@@ -121,7 +126,9 @@ const findRoots = (
       if (source._tag !== "Tree" || !isInTree(tree, source.target)) continue
       resolves.add(docKey(k))
       const quiet: BuildContext = { tree, problems: [], errors: [] }
-      for (const r of buildPath(quiet, source.target)) {
+      for (
+        const r of buildPath(quiet, source.target, fluxComponents(k.value as Record<string, unknown>, source.target))
+      ) {
         const set = builtBy.get(docKey(r)) ?? new Set()
         set.add(docKey(k))
         builtBy.set(docKey(r), set)
