@@ -170,8 +170,9 @@ export interface Shape {
   /**
    * Completes when `activeCount <= threshold` and no fiber inside
    * `yieldQuiescent` is runnable (the exact hand-off rule; CONTRACT.md). At
-   * once when `registered <= threshold`, or when the threshold holds and no
-   * task is inside `yieldQuiescent`. A negative threshold never completes.
+   * once when the threshold holds and no task is inside `yieldQuiescent`,
+   * and for `Infinity`; otherwise after a scheduler round in which nothing
+   * inside `yieldQuiescent` ran. A negative threshold never completes.
    */
   awaitQuiescence(threshold: number): Effect.Effect<void>
   /** The current `activeCount`, then every change. */

@@ -266,3 +266,119 @@ describe("Quiescence: what the tracker cannot see, it waits for", () => {
       yield* tasks.blockTillDone
     }).pipe(Effect.provide(fresh())))
 })
+
+/**
+ * A (counted) opens a latch and ends; K, a child B forked inside its region
+ * (wrapped by `wrap`), wakes C (inside a region) and then stays suspended
+ * until `hold` opens. Returns whether C had woken when `awaitQuiescence(0)`
+ * completed.
+ */
+const forkedWaker = (wrap: (k: Effect.Effect<void>) => Effect.Effect<void>, viaLatch: boolean) =>
+  Effect.gen(function*() {
+    const tasks = yield* TaskService
+    const latch = yield* Latch.make(false)
+    const start = yield* Latch.make(false)
+    const queue = yield* Queue.unbounded<number>() // made outside the service
+    const forC = yield* Latch.make(false)
+    const hold = yield* Latch.make(false)
+    let cWoke = false
+    const k = latch.await.pipe(
+      Effect.andThen(viaLatch ? forC.open : Queue.offer(queue, 1)),
+      Effect.andThen(hold.await)
+    )
+    yield* tasks.go("B", tasks.yieldQuiescent(Effect.flatMap(Effect.forkChild(wrap(Effect.asVoid(k))), Fiber.join)))
+    yield* tasks.go(
+      "C",
+      Effect.andThen(
+        tasks.yieldQuiescent(viaLatch ? forC.await : Effect.asVoid(Queue.take(queue))),
+        Effect.sync(() => void (cWoke = true))
+      )
+    )
+    yield* tasks.go("A", Effect.andThen(start.await, latch.open))
+    yield* ticks(10)
+    const waiter = yield* Effect.forkChild(Effect.andThen(tasks.awaitQuiescence(0), Effect.sync(() => cWoke)))
+    yield* ticks(2)
+    yield* start.open
+    yield* ticks(20)
+    yield* hold.open // K leaves: B ends, and the waiter may complete
+    const seen = yield* Fiber.join(waiter)
+    yield* tasks.blockTillDone
+    return seen
+  }).pipe(Effect.provide(Layer.fresh(TaskService.layerBounded(2))))
+
+/** Runs `k` under a scheduler of its own. */
+const underOwnScheduler = (k: Effect.Effect<void>) =>
+  Effect.provideService(k, Scheduler.Scheduler, new Scheduler.MixedScheduler())
+
+describe("Quiescence: found by the adversarial review", () => {
+  it.live("registered <= t is not enough while a woken region has not run: it may register tasks", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const log: Array<string> = []
+      const latch = yield* Latch.make(false)
+      const release = yield* Latch.make(false)
+      yield* tasks.go(
+        "B",
+        tasks.yieldQuiescent(Effect.gen(function*() {
+          yield* latch.await
+          log.push("B woke")
+          yield* tasks.go("B's work 1", release.await)
+          yield* tasks.go("B's work 2", release.await)
+        }))
+      )
+      yield* ticks(5)
+      yield* Effect.forkChild(
+        Effect.andThen(ticks(20), Effect.andThen(release.open, Effect.sync(() => log.push("released"))))
+      )
+      yield* latch.open // a wake-up issued before the call
+      yield* tasks.awaitQuiescence(1) // registered is 1 here, but B's two tasks will count: 2 > 1
+      log.push("quiescent(1)")
+      assert.deepStrictEqual(log, ["B woke", "released", "quiescent(1)"])
+    }).pipe(Effect.provide(Layer.fresh(TaskService.layerBounded(2)))))
+
+  it.live("a Queue made inside a region and used by fibers outside the service does not hold quiescence off", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const made = yield* Deferred.make<Queue.Queue<number>>()
+      const never = yield* Latch.make(false)
+      yield* tasks.go(
+        "B",
+        tasks.yieldQuiescent(Effect.flatMap(Queue.unbounded<number>(), (q) => Deferred.succeed(made, q)))
+      )
+      const queue = yield* Deferred.await(made)
+      yield* tasks.blockTillDone
+      yield* tasks.go("D", tasks.yieldQuiescent(never.await)) // a truly missing dependency
+      const taker = yield* Effect.forkChild(Effect.forever(Queue.take(queue)))
+      const offerer = yield* Effect.forkChild(Effect.forever(Effect.andThen(Queue.offer(queue, 1), Effect.yieldNow)))
+      const result = yield* tasks.awaitQuiescence(0).pipe(Effect.timeoutOption("5 seconds"))
+      assert.strictEqual(result._tag, "Some")
+      yield* Fiber.interrupt(taker)
+      yield* Fiber.interrupt(offerer)
+    }).pipe(Effect.provide(fresh())))
+
+  it.live("a child forked in a region under PreventSchedulerYield that wakes another region holds quiescence", () =>
+    Effect.gen(function*() {
+      assert.isTrue(yield* forkedWaker((k) => Effect.provideService(k, Scheduler.PreventSchedulerYield, true), false))
+    }))
+
+  it.live("a child forked in a region under a scheduler of its own holds quiescence (through a Queue or a Latch)", () =>
+    Effect.gen(function*() {
+      assert.isTrue(yield* forkedWaker(underOwnScheduler, false))
+      assert.isTrue(yield* forkedWaker(underOwnScheduler, true))
+    }))
+
+  it.live("a child forked before the region is not part of the wait: quiescence still completes", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const never = yield* Latch.make(false)
+      yield* tasks.go(
+        "B",
+        Effect.gen(function*() {
+          yield* Effect.forkChild(Effect.provideService(never.await, Scheduler.PreventSchedulerYield, true))
+          yield* tasks.yieldQuiescent(never.await)
+        })
+      )
+      const result = yield* tasks.awaitQuiescence(0).pipe(Effect.timeoutOption("5 seconds"))
+      assert.strictEqual(result._tag, "Some")
+    }).pipe(Effect.provide(fresh())))
+})

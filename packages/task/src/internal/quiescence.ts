@@ -18,8 +18,9 @@
  *   was armed (a decrement, a new waiter, a tracked fiber ran or scheduled)
  *
  * **Invariants** (after every step):
- * - every waiter has `threshold >= 0` and `threshold < registered`
- *   (a waiter with `threshold >= registered` is completed in the same step)
+ * - every waiter has `0 <= threshold < Infinity`, and `threshold < active`
+ *   or `regions.size > 0` (without regions the count is exact, and a waiter
+ *   whose threshold holds is completed in the same step)
  * - `maxThreshold` = the largest waiter threshold, `-Infinity` without waiters
  * - `maxThreshold >= active` and `regions.size > 0` imply `armed`, or the last
  *   barrier found an opaque region (see below) and no tracked fiber has run,
@@ -47,13 +48,20 @@
  * `dirty` and nothing `pending`: at that moment every fiber inside a region
  * has suspended on something other than its own yield.
  *
- * **Where it cannot see, it waits.** A region whose fiber is, at the
- * barrier, under another scheduler (one the user provided inside the yield)
- * or under `PreventSchedulerYield` (its steps skip `shouldYield`) is opaque:
- * the barrier counts that task as active, so a waiter it could affect waits
- * until the task leaves the region, ends, or runs under the tracked scheduler
- * again. Fibers forked inside a region under a scheduler of the user's own
- * are not seen at all (docs/quiescence.md says so).
+ * **Where it cannot see, it waits.** A region whose fiber, or a child it
+ * forked inside the region (`forkChild`, found through effect's
+ * `FiberImpl._children`), is at the barrier under another scheduler (one the
+ * user provided) or under `PreventSchedulerYield` (its steps skip
+ * `shouldYield`) is opaque: the barrier counts that task as active, so a
+ * waiter it could affect waits until the task leaves the region, ends, or
+ * runs under the tracked scheduler again. Daemons forked inside a region
+ * under a scheduler of the user's own are not kept by any fiber and are not
+ * seen (docs/quiescence.md says so).
+ *
+ * **Not a shortcut: `registered <= t`.** While a region exists, a woken
+ * region fiber may register tasks before it suspends, so even a threshold no
+ * hand-off could exceed by coming back is decided by the barrier; only
+ * `Infinity`, or no region at all, completes at once.
  *
  * **Gotchas**
  * - The ordering argument needs the ambient scheduler to run what was
@@ -65,6 +73,11 @@
  *   `pending`.
  * - Busy-polling inside `yieldQuiescent` (a loop of `yieldNow` checking a
  *   flag) is a runnable fiber: it holds quiescence off for as long as it polls.
+ * - A dispatcher outlives its region (a `Queue` keeps the dispatcher of the
+ *   fiber that made it), so a tracked dispatcher counts only what fibers
+ *   inside a region schedule through it (`Fiber.getCurrent()`).
+ * - Fibers forked inside a region that outlive it are part of no wait once
+ *   the region has ended.
  * - Under churn the barrier starts over after every decrement, so a waiter
  *   whose threshold is below `registered` completes at the first
  *   `setImmediate` round in which nothing was decremented and no tracked
@@ -74,7 +87,7 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import * as Scheduler from "effect/Scheduler"
 
 /** The pool's counters this module reads. @internal */
@@ -135,6 +148,10 @@ class TrackedDispatcher implements Scheduler.SchedulerDispatcher {
 
   scheduleTask(task: () => void, priority: number): void {
     const quiescence = this.quiescence
+    // A dispatcher outlives the region it was taken in (a `Queue` keeps its
+    // maker's): only what a fiber inside a region schedules is the region's.
+    const current = Fiber.getCurrent()
+    if (current === undefined || !quiescence.tracks(current)) return this.inner.scheduleTask(task, priority)
     quiescence.pending++
     quiescence.onTrackedStep()
     this.inner.scheduleTask(() => {
@@ -163,14 +180,26 @@ export const registrationContext = (fiber: Fiber.Fiber<unknown, unknown>): Conte
     : fiber.context
 }
 
+/**
+ * The children a fiber forked (`forkChild`), as effect keeps them
+ * (`FiberImpl._children`, not part of the `Fiber` interface); daemons are not
+ * kept anywhere.
+ */
+const childrenOf = (
+  fiber: Fiber.Fiber<unknown, unknown> | undefined
+): ReadonlySet<Fiber.Fiber<unknown, unknown>> | undefined => (fiber as any)?._children
+
 /** @internal */
 export class Quiescence {
   /** tasks scheduled through a tracked dispatcher and not yet run */
   pending = 0
   private readonly waiters = new Set<Waiter>()
   private maxThreshold = -Infinity
-  /** tasks inside `yieldQuiescent` */
-  private readonly regions = new Set<RegionTask>()
+  /**
+   * tasks inside `yieldQuiescent`, each with the children its fiber had
+   * forked before it entered (they are not part of the wait)
+   */
+  private readonly regions = new Map<RegionTask, ReadonlySet<Fiber.Fiber<unknown, unknown>> | undefined>()
   private armed = false
   private dirty = false
   private readonly schedulers = new WeakMap<Scheduler.Scheduler, TrackedScheduler>()
@@ -203,9 +232,16 @@ export class Quiescence {
     return tracked
   }
 
+  /** Whether `fiber` runs under one of this tracker's schedulers (inside a region, or forked there). */
+  tracks(fiber: Fiber.Fiber<unknown, unknown>): boolean {
+    const scheduler = fiber.cache.scheduler
+    return scheduler instanceof TrackedScheduler && scheduler.quiescence === this
+  }
+
   /** A task enters `yieldQuiescent`; the pool has already decremented `active`. */
   enter(task: RegionTask): void {
-    this.regions.add(task)
+    const children = childrenOf(task.fiber)
+    this.regions.set(task, children === undefined || children.size === 0 ? undefined : new Set(children))
     this.onDecrement()
   }
 
@@ -215,14 +251,14 @@ export class Quiescence {
   }
 
   /**
-   * After every decrement of `active` or `registered`: waiters whose
-   * threshold holds even if every region came back complete now; the others
-   * need a barrier that starts after this decrement.
+   * After every decrement of `active` or `registered`: without regions the
+   * count is exact and waiters whose threshold holds complete now; with
+   * regions they need a barrier that starts after this decrement (a woken
+   * region may still come back, or register tasks, before it suspends).
    */
   onDecrement(): void {
     if (this.waiters.size === 0) return
-    const { active, registered } = this.counts
-    if (registered <= this.maxThreshold) this.complete(registered)
+    const active = this.counts.active
     if (active > this.maxThreshold) return
     if (this.regions.size === 0) this.complete(active)
     else this.touch()
@@ -235,13 +271,15 @@ export class Quiescence {
   }
 
   /**
-   * Registers a waiter, or completes it at once where that is exact: the
-   * threshold holds even if every region came back, or nobody is in a region.
-   * Returns the waiter, or `undefined` when it completed.
+   * Registers a waiter, or completes it at once where that is exact: nobody
+   * is in a region and the threshold holds, or the threshold is `Infinity`.
+   * With a region, even `registered <= threshold` is not enough: a woken
+   * region fiber may register tasks before it suspends. Returns the waiter,
+   * or `undefined` when it completed.
    */
   add(threshold: number, resume: (effect: Effect.Effect<void>) => void): Waiter | undefined {
-    const { active, registered } = this.counts
-    if (registered <= threshold || (active <= threshold && this.regions.size === 0)) {
+    const active = this.counts.active
+    if (threshold === Infinity || (active <= threshold && this.regions.size === 0)) {
       resume(Effect.void)
       return undefined
     }
@@ -284,16 +322,31 @@ export class Quiescence {
     this.flush()
   }
 
-  /** Regions whose fiber the tracked scheduler cannot see now (see the module comment). */
+  /**
+   * Regions the tracked scheduler cannot see now (see the module comment):
+   * the region's fiber, or a child it forked (and their children), runs under
+   * another scheduler or under `PreventSchedulerYield`.
+   */
   private opaqueRegions(): number {
     let opaque = 0
-    for (const task of this.regions) {
-      const fiber = task.fiber
-      if (fiber === undefined) continue
-      const cache = fiber.cache
-      if (!(cache.scheduler instanceof TrackedScheduler) || cache.preventYield) opaque++
+    for (const [task, before] of this.regions) {
+      if (task.fiber !== undefined && this.opaque(task.fiber, before, 0)) opaque++
     }
     return opaque
+  }
+
+  private opaque(
+    fiber: Fiber.Fiber<unknown, unknown>,
+    skip: ReadonlySet<Fiber.Fiber<unknown, unknown>> | undefined,
+    depth: number
+  ): boolean {
+    if (!this.tracks(fiber) || fiber.cache.preventYield) return true
+    const children = childrenOf(fiber)
+    if (children === undefined || depth > 64) return false
+    for (const child of children) {
+      if (skip?.has(child) !== true && this.opaque(child, undefined, depth + 1)) return true
+    }
+    return false
   }
 
   /** Completes every waiter whose threshold is at least `count`. */
