@@ -2,6 +2,7 @@
  * The command line: `main.js [dir] [options]`, parsed with `node:util`
  * `parseArgs`. Pure: returns the options or a usage error.
  */
+import * as path from "node:path"
 import { parseArgs } from "node:util"
 
 export const usage = `Usage: pnpm demo [dir] [options]
@@ -145,3 +146,17 @@ const parseWith = (argv: ReadonlyArray<string>) =>
       help: { type: "boolean", short: "h" }
     }
   })
+
+/**
+ * Why `--out` cannot be used with `dir`, or `undefined`: the dir itself, or
+ * a dir that contains it, would mix the renders into the tree being read
+ * (and the dir itself would read them back as duplicates on the next run).
+ * An `--out` inside `dir` is fine: it is not read.
+ */
+export const outDirConflict = (dir: string, outDir: string | undefined): string | undefined => {
+  if (outDir === undefined) return undefined
+  const rel = path.relative(path.resolve(outDir), path.resolve(dir))
+  if (rel !== "" && (rel.startsWith("..") || path.isAbsolute(rel))) return undefined
+  return `--out: ${JSON.stringify(outDir)} is ${rel === "" ? "the dir being read" : "a parent of the dir being read"}; `
+    + "the renders would be written into the tree (choose another directory, or one inside it)"
+}

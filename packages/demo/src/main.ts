@@ -12,7 +12,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { parseCli, usage } from "./args.ts"
+import { outDirConflict, parseCli, usage } from "./args.ts"
 import { errorMessage, OutDirUnwritable, type Problem, type Summary } from "./model.ts"
 import { type Progress, type Session, startSession, taskLayer } from "./reconcile.ts"
 import { emptyWarning, printSnapshot, progressLine, summaryJson, summaryText, useColor, verdictLine } from "./report.ts"
@@ -60,6 +60,11 @@ const program = Effect.gen(function*() {
     return 0
   }
   const dir = path.resolve(options.dir ?? bundledDir)
+  const conflict = outDirConflict(dir, options.outDir)
+  if (conflict !== undefined) {
+    yield* err(`demo: ${conflict}\n`)
+    return 2
+  }
   const bundled = path.relative(bundledDir, dir) === ""
   const live = process.stdout.isTTY === true && !options.json
   const color = useColor(live, process.env)

@@ -1,0 +1,31 @@
+/**
+ * END-TO-END regression tests for edge cases an independent acceptance run
+ * found: where renders may go, and valid names that must not fail on the
+ * demo's own file naming.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { outDirConflict } from "../src/args.ts"
+import { object, run, runJson, tree } from "./helpers.ts"
+
+describe("e2e: edge cases", () => {
+  it("--out that is the dir itself, or a parent of it, is bad usage (the renders would land in the tree)", async () => {
+    const dir = tree({ "a.yaml": object("HelmRelease", "a", { namespace: "ns" }) })
+    for (const out of [dir, path.dirname(dir)]) {
+      const result = await run([dir, "--json", "--out", out]) // oxlint-disable-line no-await-in-loop
+      assert.strictEqual(result.code, 2)
+      assert.strictEqual(result.stdout, "")
+      assert.include(result.stderr, `--out: ${JSON.stringify(out)} is`)
+    }
+    assert.deepStrictEqual(fs.readdirSync(dir), ["a.yaml"], "nothing written into the tree")
+    // the same dir twice: never read back as duplicates
+    const inside = await runJson(dir, ["--out", path.join(dir, "out")])
+    assert.strictEqual(inside.code, 0)
+    assert.deepStrictEqual(inside.summary.problems, [])
+    assert.isUndefined(outDirConflict("/r/x", "/r/x/out"))
+    assert.isUndefined(outDirConflict("/r/x", "/r/y"))
+    assert.isUndefined(outDirConflict("/r/x", "/r/x-out"))
+    assert.isDefined(outDirConflict("/r/x", "/r"))
+  }, 30_000)
+})
