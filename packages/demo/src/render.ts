@@ -7,14 +7,31 @@
  * inside the output directory all the same.
  */
 import { Duration, Effect } from "effect"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { stringify } from "yaml"
 import { errorMessage, type ObjectSpec, RenderFailed } from "./model.ts"
 
+/** The longest file name most file systems take (bytes; names are ASCII). */
+const maxFileName = 255
+
+/**
+ * The file name of a render: `<kind>-<name>.yaml`; a name too long for a file
+ * name (a DNS-1123 subdomain may have 253 characters) is cut and ends with a
+ * hash of the whole name, so that it stays unique.
+ */
+export const outputFileName = (kind: string, name: string): string => {
+  const file = `${kind.toLowerCase()}-${name}.yaml`
+  if (file.length <= maxFileName) return file
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 16)
+  const keep = maxFileName - `${kind}--${hash}.yaml`.length
+  return `${kind.toLowerCase()}-${name.slice(0, keep)}-${hash}.yaml`
+}
+
 /** Where the rendered document of `spec` goes, relative to the output dir: `<cluster>/<namespace>/<kind>-<name>.yaml`. */
 export const outputPath = (spec: ObjectSpec): string =>
-  path.join(spec.cluster === "." ? "" : spec.cluster, spec.namespace, `${spec.kind.toLowerCase()}-${spec.name}.yaml`)
+  path.join(spec.cluster === "." ? "" : spec.cluster, spec.namespace, outputFileName(spec.kind, spec.name))
 
 /** The file's text: a comment naming the source, then the documents. */
 export const renderedText = (spec: ObjectSpec, dir: string): string => {

@@ -7,7 +7,8 @@ import { assert, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { outDirConflict } from "../src/args.ts"
-import { object, run, runJson, tree } from "./helpers.ts"
+import { outputFileName } from "../src/render.ts"
+import { docs, object, run, runJson, tree } from "./helpers.ts"
 
 describe("e2e: edge cases", () => {
   it("--out that is the dir itself, or a parent of it, is bad usage (the renders would land in the tree)", async () => {
@@ -27,5 +28,25 @@ describe("e2e: edge cases", () => {
     assert.isUndefined(outDirConflict("/r/x", "/r/y"))
     assert.isUndefined(outDirConflict("/r/x", "/r/x-out"))
     assert.isDefined(outDirConflict("/r/x", "/r"))
+  }, 30_000)
+
+  it("a valid name of 253 characters is ready: its render's file name is cut and hashed", async () => {
+    const long = [..."abc"].map((c) => c.repeat(63)).join(".") + "." + "d".repeat(61)
+    const other = long.slice(0, -1) + "e"
+    assert.strictEqual(long.length, 253)
+    const dir = tree({
+      "a.yaml": docs(object("HelmRelease", long), object("HelmRelease", other, { dependsOn: [long] }))
+    })
+    const out = path.join(dir, "out")
+    const { code, summary } = await runJson(dir, ["--out", out])
+    assert.deepStrictEqual(summary.objects.map((o) => [o.status, o.reason]), [["ready", null], ["ready", null]])
+    assert.strictEqual(code, 0)
+    const outputs = summary.objects.map((o) => o.output!)
+    assert.notStrictEqual(outputs[0], outputs[1])
+    for (const output of outputs) {
+      assert.isAtMost(path.basename(output).length, 255)
+      assert.include(fs.readFileSync(path.join(out, output), "utf8"), "kind: HelmRelease")
+    }
+    assert.strictEqual(outputFileName("HelmRelease", "plex"), "helmrelease-plex.yaml")
   }, 30_000)
 })
