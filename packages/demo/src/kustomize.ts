@@ -102,7 +102,7 @@ const patchBodies = (ctx: BuildContext, dir: string, entry: unknown): ReadonlyAr
 
 const parseInline = (text: string): ReadonlyArray<unknown> => {
   try {
-    return parseAllDocuments(text).filter((d) => d.errors.length === 0).map((d) => d.toJS() as unknown)
+    return parseAllDocuments(text, { merge: true }).filter((d) => d.errors.length === 0).map((d) => d.toJS() as unknown)
   } catch {
     return []
   }

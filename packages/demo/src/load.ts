@@ -104,7 +104,8 @@ export const parseYamlFile = (
   text: string
 ): { readonly docs: ReadonlyArray<Doc>; readonly problems: ReadonlyArray<Problem> } => {
   const lineCounter = new LineCounter()
-  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: true })
+  // `<<` merge keys are expanded, as kustomize and kubectl (YAML 1.1 parsers) do
+  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: true, merge: true })
   const errors = parsed.flatMap((doc) => doc.errors)
   if (errors.length > 0) {
     // a malformed file is skipped as a whole, as `kustomize build` would reject it

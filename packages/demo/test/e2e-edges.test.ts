@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { outDirConflict } from "../src/args.ts"
+import { parseYamlFile } from "../src/load.ts"
 import { outputFileName } from "../src/render.ts"
 import { docs, object, run, runJson, tree } from "./helpers.ts"
 
@@ -48,5 +49,29 @@ describe("e2e: edge cases", () => {
       assert.include(fs.readFileSync(path.join(out, output), "utf8"), "kind: HelmRelease")
     }
     assert.strictEqual(outputFileName("HelmRelease", "plex"), "helmrelease-plex.yaml")
+  }, 30_000)
+
+  it("YAML merge keys are expanded, as kustomize and kubectl do: the object has its name", async () => {
+    const merged =
+      "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  <<: {name: a, namespace: m}\n"
+    assert.deepStrictEqual(parseYamlFile("a.yaml", merged).docs[0]!.value, {
+      apiVersion: "helm.toolkit.fluxcd.io/v2",
+      kind: "HelmRelease",
+      metadata: { name: "a", namespace: "m" }
+    })
+    const dir = tree({
+      "a.yaml": docs(
+        "x-meta: &meta\n  namespace: m\n",
+        merged,
+        object("HelmRelease", "b", { dependsOn: [{ name: "a", namespace: "m" }] })
+      )
+    })
+    const { code, summary } = await runJson(dir)
+    assert.deepStrictEqual(summary.problems, [])
+    assert.deepStrictEqual(summary.objects.map((o) => [o.id, o.status]), [
+      ["HelmRelease/default/b", "ready"],
+      ["HelmRelease/m/a", "ready"]
+    ])
+    assert.strictEqual(code, 0)
   }, 30_000)
 })
