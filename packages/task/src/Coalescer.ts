@@ -638,10 +638,18 @@ const makeWith = <K>(
 
   const disarm = (entry: Entry): void => timers.clear(entry)
 
-  /** Keeps the entry's timer armed for the earlier of its retry wait and delayed submit, and `waiting` up to date. */
+  /**
+   * Keeps the entry's timer armed for the earlier of its retry wait and
+   * delayed submit, and `waiting` up to date. A retry wait starts only once
+   * the failed run's task has ended (`retryAt` is set a few steps earlier, at
+   * the run's end, and a timer of the same key may fire in between): before
+   * that it arms nothing, or a due retry would re-arm itself in the firing
+   * loop for as long as the task is there.
+   */
   const arm = (entry: Entry): void => {
     updateWaiting(entry)
-    timers.set(entry, Math.min(entry.retryAt ?? Infinity, entry.delayed?.at ?? Infinity))
+    const retryAt = entry.task === undefined ? entry.retryAt : undefined
+    timers.set(entry, Math.min(retryAt ?? Infinity, entry.delayed?.at ?? Infinity))
   }
 
   /** A timer fired: the retry and the delayed submit due by `at` go ahead. */
