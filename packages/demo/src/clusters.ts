@@ -29,6 +29,7 @@ import {
   artifactCopies,
   bootstrapSources,
   postBuildVars,
+  repositoryPath,
   repositoryRef,
   type SelfSources,
   type Source,
@@ -144,7 +145,7 @@ const findRoots = (
       const value = r.value as Record<string, unknown>
       const ref = repositoryRef(value)
       const spec = isRecord(value.spec) ? value.spec : {}
-      const target = path.resolve(tree.root, typeof spec.path === "string" ? spec.path : "./")
+      const target = repositoryPath(tree.root, typeof spec.path === "string" ? spec.path : "./")
       return ref !== undefined && !self.has(ref) && isInTree(tree, target) && target !== tree.root ? [ref] : []
     })
     if (more.length === 0) return { roots, beside, self, fallback: !roots.some((r) => resolves.has(docKey(r))) }
@@ -247,7 +248,6 @@ export const buildClusters = (tree: Tree): ClusterBuild => {
       if (item.kind === "Kustomization" && !fallback) {
         const source = sourceOf(tree, artifacts, item.value, item.doc.file, self)
         if (source._tag === "External") sourceNote = source.note
-        else if (source._tag === "Outside") failRender ??= source.reason
         else if (!isInTree(tree, source.target)) {
           failRender ??= `spec.path ${path.relative(tree.root, source.target)} does not exist`
         } else {

@@ -6,7 +6,9 @@
  * `clusters.ts`), or an `ExternalArtifact` that an `ArtifactGenerator` of
  * the tree makes from one of those
  * (its `copy` entries `@alias/dir/**` → `@artifact/dest/` map the path back
- * into the tree). Any other source (another repository, a Helm chart, an OCI
+ * into the tree). `spec.path` is joined to the repository root as
+ * kustomize-controller joins it (`securejoin`: `/apps` is `apps`, `..` stops
+ * at the root). Any other source (another repository, a Helm chart, an OCI
  * artifact) cannot be followed: the object still gets a verdict, built from
  * nothing. Also the variables of `postBuild` (`substitute`, `substituteFrom`
  * ConfigMaps and Secrets found in the tree).
@@ -19,8 +21,6 @@ import { isRecord, nonEmptyString } from "./model.ts"
 export type Source =
   | { readonly _tag: "Tree"; readonly target: string }
   | { readonly _tag: "External"; readonly note: string }
-  /** a path that leaves the repository: Flux refuses to build it */
-  | { readonly _tag: "Outside"; readonly reason: string }
 
 /** The sources taken as this repository, as `Kind/name`. */
 export type SelfSources = ReadonlySet<string>
@@ -89,9 +89,22 @@ const shared = (a: string, b: string): number => {
   return n
 }
 
-const inside = (root: string, target: string): boolean => {
-  const rel = path.relative(root, target)
-  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel))
+/**
+ * `specPath` joined to the repository root as kustomize-controller does
+ * (`securejoin`): the path is read as rooted at the repository, so `/apps`
+ * is `apps` and a `..` cannot climb above the root.
+ */
+export const repositoryPath = (root: string, ...parts: ReadonlyArray<string>): string =>
+  path.join(root, ...repositorySegments(parts.join("/")))
+
+/** The segments of `specPath` read as rooted at the repository (see {@link repositoryPath}). */
+const repositorySegments = (specPath: string): Array<string> => {
+  const kept: Array<string> = []
+  for (const segment of specPath.split("/")) {
+    if (segment === "..") kept.pop()
+    else if (segment !== "" && segment !== ".") kept.push(segment)
+  }
+  return kept
 }
 
 /** The source of a Flux Kustomization's value. */
@@ -107,15 +120,15 @@ export const sourceOf = (
   const specPath = typeof spec.path === "string" ? spec.path : "./"
   if (ref === undefined) return { _tag: "External", note: "no spec.sourceRef: nothing to build from" }
   let target: string | undefined
-  if (self.has(refOf(ref))) target = path.resolve(tree.root, specPath)
+  if (self.has(refOf(ref))) target = repositoryPath(tree.root, specPath)
   else if (ref.kind === "ExternalArtifact" && typeof ref.name === "string" && artifacts.has(ref.name)) {
-    const rel = path.posix.normalize(specPath.replace(/^\.?\/+/, "")).replace(/^\.$/, "")
+    const rel = repositorySegments(specPath).join("/")
     // several clusters may each generate an artifact of that name: take the one nearest the Kustomization's file
     const nearest = artifacts.get(ref.name)!.toSorted((a, b) => shared(b.dir, file) - shared(a.dir, file))[0]!
     for (const copy of nearest.copies) {
       if (!self.has(copy.source)) continue
       if (copy.to === "" || rel === copy.to || rel.startsWith(`${copy.to}/`)) {
-        target = path.resolve(tree.root, copy.from, copy.to === "" ? rel : rel.slice(copy.to.length + 1))
+        target = repositoryPath(tree.root, copy.from, copy.to === "" ? rel : rel.slice(copy.to.length + 1))
         break
       }
     }
@@ -123,9 +136,6 @@ export const sourceOf = (
   const refText = `${String(ref.kind)}/${nonEmptyString(ref.name) ?? "(no name)"}`
   if (target === undefined) {
     return { _tag: "External", note: `source ${refText} is not this repository: its build is not followed` }
-  }
-  if (!inside(tree.root, target)) {
-    return { _tag: "Outside", reason: `spec.path ${JSON.stringify(specPath)} is outside the repository` }
   }
   return { _tag: "Tree", target }
 }

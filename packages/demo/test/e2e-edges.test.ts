@@ -11,6 +11,8 @@ import { parseYamlFile } from "../src/load.ts"
 import { outputFileName } from "../src/render.ts"
 import { docs, object, run, runJson, tree } from "./helpers.ts"
 
+const git = (p: string) => ["  path: " + p, "  sourceRef:", "    kind: GitRepository", "    name: flux-system"]
+
 describe("e2e: edge cases", () => {
   it("--out that is the dir itself, or a parent of it, is bad usage (the renders would land in the tree)", async () => {
     const dir = tree({ "a.yaml": object("HelmRelease", "a", { namespace: "ns" }) })
@@ -72,6 +74,28 @@ describe("e2e: edge cases", () => {
       ["HelmRelease/default/b", "ready"],
       ["HelmRelease/m/a", "ready"]
     ])
+    assert.strictEqual(code, 0)
+  }, 30_000)
+
+  it("spec.path is joined to the repository root as Flux does: an absolute path is inside the repository", async () => {
+    const dir = tree({
+      "clusters/main/ks.yaml": docs(
+        object("Kustomization", "apps", { namespace: "flux-system", spec: git("/apps") }),
+        object("Kustomization", "up", { namespace: "flux-system", spec: git("../../../other") })
+      ),
+      "apps/hr.yaml": object("HelmRelease", "web", { namespace: "web" }),
+      "other/hr.yaml": object("HelmRelease", "extra", { namespace: "web", dependsOn: ["web"] })
+    })
+    const { code, summary } = await runJson(dir)
+    assert.strictEqual(summary.mode, "clusters")
+    assert.deepStrictEqual(summary.objects.map((o) => o.cluster), Array(4).fill(path.join("clusters", "main")))
+    assert.deepStrictEqual(summary.objects.map((o) => [o.id, o.status]), [
+      ["HelmRelease/web/extra", "ready"],
+      ["HelmRelease/web/web", "ready"],
+      ["Kustomization/flux-system/apps", "ready"],
+      ["Kustomization/flux-system/up", "ready"]
+    ])
+    assert.deepStrictEqual(summary.problems, [])
     assert.strictEqual(code, 0)
   }, 30_000)
 })
