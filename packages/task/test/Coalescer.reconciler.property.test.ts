@@ -312,7 +312,7 @@ describe("Coalescer property: retries, delayed submits and cancels", () => {
       Effect.promise(() =>
         fc.assert(
           fc.asyncProperty(scenarioArb, (scenario) => runIsolated(runScenario(scenario), 5_000)),
-          { numRuns: 300 }
+          { numRuns: 500 }
         )
       ),
     60_000
@@ -333,7 +333,7 @@ describe("Coalescer property: retries, delayed submits and cancels", () => {
                 scheduler: randomOrder(order, maxOpsBeforeYield)
               })
           ),
-          { numRuns: 200 }
+          { numRuns: 1_000 }
         )
       ),
     60_000
