@@ -479,12 +479,13 @@ class Timers {
     this.stop()
     if (at === Infinity) return
     this.armedAt = at
-    const delay = Math.max(0, at - this.clock.currentTimeMillisUnsafe())
+    const delay = at - this.clock.currentTimeMillisUnsafe()
     let fiber: Fiber.Fiber<void> | undefined = undefined
     let inline = false
     const started = Effect.runForkWith(this.context)(
       Effect.andThen(
-        Effect.sleep(delay),
+        // already due: the next scheduler turn, never inline (see `onFire`)
+        delay > 0 ? Effect.sleep(delay) : Effect.yieldNow,
         Effect.sync(() => {
           if (fiber === undefined) inline = true // a zero sleep under `TestClock` returns at once
           else this.onFire(fiber)
@@ -496,15 +497,21 @@ class Timers {
     if (inline) this.onFire(started)
   }
 
-  /** The fiber woke up: every live node due by the time it was armed for fires, in order. */
+  /**
+   * The fiber woke up: every live node due by the time it was armed for
+   * fires, in order. Only nodes that existed when it woke: a node armed by a
+   * firing one waits for the next turn, so no chain of re-arms can keep this
+   * loop (and the thread) busy.
+   */
   private onFire(fiber: Fiber.Fiber<void>): void {
     if (this.fiber !== fiber) return // stopped or re-armed meanwhile
     this.fiber = undefined
     const at = this.armedAt
+    const firstNew = this.seq
     this.armedAt = Infinity
     this.firing = true
     try {
-      while (this.heap.length > 0 && this.heap[0]!.at <= at) {
+      while (this.heap.length > 0 && this.heap[0]!.at <= at && this.heap[0]!.seq < firstNew) {
         const node = this.pop()
         if (node.entry.timer !== node) continue
         node.entry.timer = undefined
