@@ -480,21 +480,24 @@ class Timers {
     if (at === Infinity) return
     this.armedAt = at
     const delay = at - this.clock.currentTimeMillisUnsafe()
+    // An already-due timer (or one due in less than a microsecond, which a
+    // clock's float arithmetic may round to "now") fires on the next scheduler
+    // turn, not inline (see `onFire`); should a wait still complete inside
+    // `runForkWith`, the fire happens once the fiber is known.
     let fiber: Fiber.Fiber<void> | undefined = undefined
-    let inline = false
+    let firedInline = false
     const started = Effect.runForkWith(this.context)(
       Effect.andThen(
-        // already due: the next scheduler turn, never inline (see `onFire`)
-        delay > 0 ? Effect.sleep(delay) : Effect.yieldNow,
+        delay >= 0.001 ? Effect.sleep(delay) : Effect.yieldNow,
         Effect.sync(() => {
-          if (fiber === undefined) inline = true // a zero sleep under `TestClock` returns at once
+          if (fiber === undefined) firedInline = true
           else this.onFire(fiber)
         })
       )
     )
     fiber = started
     this.fiber = started
-    if (inline) this.onFire(started)
+    if (firedInline) this.onFire(started)
   }
 
   /**
