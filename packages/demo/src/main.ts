@@ -18,8 +18,17 @@ import { type Progress, type Session, startSession, taskLayer } from "./reconcil
 import { emptyWarning, printSnapshot, progressLine, summaryJson, summaryText, useColor, verdictLine } from "./report.ts"
 import { snapshotOnSignal, waitsOn, watch } from "./watch.ts"
 
-const out = (text: string) => Effect.sync(() => void process.stdout.write(text))
-const err = (text: string) => Effect.sync(() => void process.stderr.write(text))
+/**
+ * Writes `text` and waits until the stream has taken it: a write to a pipe
+ * that is full is queued, and the exit at the end of the program would drop
+ * it (a `--json` summary of a large tree piped to `jq` came out cut).
+ */
+const write = (stream: NodeJS.WriteStream, text: string) =>
+  Effect.callback<void>((resume) => {
+    stream.write(text, () => resume(Effect.void))
+  })
+const out = (text: string) => write(process.stdout, text)
+const err = (text: string) => write(process.stderr, text)
 
 const bundledDir = fileURLToPath(new URL("../fixtures/", import.meta.url))
 

@@ -8,8 +8,9 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { outDirConflict } from "../src/args.ts"
 import { parseYamlFile } from "../src/load.ts"
+import type { Summary } from "../src/model.ts"
 import { outputFileName } from "../src/render.ts"
-import { docs, object, run, runJson, tree } from "./helpers.ts"
+import { docs, mainJs, object, run, runJson, tree } from "./helpers.ts"
 
 const git = (p: string) => ["  path: " + p, "  sourceRef:", "    kind: GitRepository", "    name: flux-system"]
 
@@ -97,5 +98,22 @@ describe("e2e: edge cases", () => {
     ])
     assert.deepStrictEqual(summary.problems, [])
     assert.strictEqual(code, 0)
+  }, 30_000)
+
+  it("a --json summary larger than a pipe's buffer comes out whole to a slow reader (the exit waits)", async () => {
+    const chain = Array.from(
+      { length: 3000 },
+      (_, i) => object("HelmRelease", `hr${i}`, { dependsOn: [i === 0 ? "gone" : `hr${i - 1}`] })
+    )
+    const dir = tree({ "a.yaml": docs(...chain) })
+    // a shell pipe (64 KiB) to a reader that takes its time: the program's write is queued when it ends
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(mainJs)} ${
+      JSON.stringify(dir)
+    } --json --latency 0`
+    const { stdout } = await run([], {}, ["sh", "-c", `${command} | (sleep 1; cat)`])
+    assert.isAbove(stdout.length, 512 * 1024)
+    const summary = JSON.parse(stdout) as Summary
+    assert.strictEqual(summary.objects.length, 3000)
+    assert.strictEqual(summary.totals["missing-dependency"], 3000)
   }, 30_000)
 })
