@@ -332,7 +332,7 @@ const yieldWith = <A, E, R>(
         ? Effect.provideService(
           restore(self),
           Scheduler.Scheduler,
-          pool.quiescence.schedulerFor(fiber.cache.scheduler)
+          pool.quiescence.schedulerOf(task)
         )
         : restore(self)
       const inner = Effect.ensuring(

@@ -381,4 +381,32 @@ describe("Quiescence: found by the adversarial review", () => {
       const result = yield* tasks.awaitQuiescence(0).pipe(Effect.timeoutOption("5 seconds"))
       assert.strictEqual(result._tag, "Some")
     }).pipe(Effect.provide(fresh())))
+
+  it.live("a child under a scheduler of its own that ends without a step the tracker sees: the waiter still completes", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const never = yield* Latch.make(false)
+      yield* tasks.go(
+        "B",
+        tasks.yieldQuiescent(
+          Effect.andThen(underOwnScheduler(Effect.asVoid(Effect.forkChild(Effect.sleep("30 millis")))), never.await)
+        )
+      )
+      const result = yield* tasks.awaitQuiescence(0).pipe(Effect.timeoutOption("5 seconds"))
+      assert.strictEqual(result._tag, "Some")
+    }).pipe(Effect.provide(fresh())))
+
+  it.live("a fiber forked in a region that outlives it is part of no later wait", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const queue = yield* Queue.unbounded<number>() // made outside the service
+      const never = yield* Latch.make(false)
+      yield* tasks.go("B", tasks.yieldQuiescent(Effect.asVoid(Effect.forkDetach(Effect.forever(Queue.take(queue))))))
+      yield* tasks.blockTillDone // B is over; its daemon takes from the queue forever
+      yield* tasks.go("D", tasks.yieldQuiescent(never.await)) // a truly missing dependency
+      const offerer = yield* Effect.forkChild(Effect.forever(Effect.andThen(Queue.offer(queue, 1), Effect.yieldNow)))
+      const result = yield* tasks.awaitQuiescence(0).pipe(Effect.timeoutOption("5 seconds"))
+      assert.strictEqual(result._tag, "Some")
+      yield* Fiber.interrupt(offerer)
+    }).pipe(Effect.provide(fresh())))
 })

@@ -54,9 +54,13 @@
  * user provided) or under `PreventSchedulerYield` (its steps skip
  * `shouldYield`) is opaque: the barrier counts that task as active, so a
  * waiter it could affect waits until the task leaves the region, ends, or
- * runs under the tracked scheduler again. Daemons forked inside a region
- * under a scheduler of the user's own are not kept by any fiber and are not
- * seen (docs/quiescence.md says so).
+ * runs under the tracked scheduler again; while it waits the barrier looks
+ * again every millisecond, since an opaque child can end without a step
+ * this tracker sees. Daemons (`forkDetach`, `forkIn`, `forkScoped`,
+ * `FiberSet`, and the fibers `Effect.all`/`forEach` with concurrency,
+ * `race`, `timeout` and `Stream` fork) are not kept by any fiber: under a
+ * scheduler of the user's own or `PreventSchedulerYield` they are not seen
+ * (docs/quiescence.md says so).
  *
  * **Not a shortcut: `registered <= t`.** While a region exists, a woken
  * region fiber may register tasks before it suspends, so even a threshold no
@@ -68,16 +72,17 @@
  *   scheduled before the barrier no later than the next `setImmediate` turn:
  *   Effect's `MixedScheduler`, `TestClock`'s wrapper of it, and any scheduler
  *   that runs each turn's tasks on `setImmediate` or a microtask, in any
- *   order. One that delays tasks further (`setTimeout`) can deliver an
- *   untracked wake-up after the barrier; tracked ones are still counted by
- *   `pending`.
+ *   order. One that delays tasks further (`setTimeout`) can deliver a
+ *   wake-up after the barrier unless a fiber inside an open region issued
+ *   it (those are counted by `pending`).
  * - Busy-polling inside `yieldQuiescent` (a loop of `yieldNow` checking a
  *   flag) is a runnable fiber: it holds quiescence off for as long as it polls.
  * - A dispatcher outlives its region (a `Queue` keeps the dispatcher of the
  *   fiber that made it), so a tracked dispatcher counts only what fibers
  *   inside a region schedule through it (`Fiber.getCurrent()`).
- * - Fibers forked inside a region that outlive it are part of no wait once
- *   the region has ended.
+ * - Every region entry gets a scheduler of its own (`TrackedScheduler`,
+ *   `open` while the region lasts): fibers forked inside a region that
+ *   outlive it keep it, and are part of no wait once it is closed.
  * - Under churn the barrier starts over after every decrement, so a waiter
  *   whose threshold is below `registered` completes at the first
  *   `setImmediate` round in which nothing was decremented and no tracked
@@ -108,9 +113,11 @@ export interface Waiter {
 }
 
 /**
- * The scheduler of a `yieldQuiescent` region: delegates to the scheduler the
- * region was entered with, and tells its `Quiescence` about every step and
- * every scheduled task.
+ * The scheduler of one `yieldQuiescent` region (one per entry): delegates to
+ * the scheduler the region was entered with and, while the region is open,
+ * tells its `Quiescence` about every step and every scheduled task. Fibers
+ * forked in the region keep it for life; once the region has ended (`open`
+ * false) they are part of no wait.
  *
  * @internal
  */
@@ -118,6 +125,7 @@ export class TrackedScheduler implements Scheduler.Scheduler {
   readonly executionMode: "sync" | "async"
   readonly inner: Scheduler.Scheduler
   readonly quiescence: Quiescence
+  open = true
   private dispatcher: TrackedDispatcher | undefined = undefined
 
   constructor(inner: Scheduler.Scheduler, quiescence: Quiescence) {
@@ -127,31 +135,33 @@ export class TrackedScheduler implements Scheduler.Scheduler {
   }
 
   shouldYield(fiber: Fiber.Fiber<unknown, unknown>): boolean {
-    this.quiescence.onTrackedStep()
+    if (this.open) this.quiescence.onTrackedStep()
     return this.inner.shouldYield(fiber)
   }
 
-  /** One dispatcher for every tracked fiber of this scheduler: tasks keep their order. */
+  /** One dispatcher for every fiber of the region: tasks keep their order. */
   makeDispatcher(): Scheduler.SchedulerDispatcher {
-    return (this.dispatcher ??= new TrackedDispatcher(this.inner.makeDispatcher(), this.quiescence))
+    return (this.dispatcher ??= new TrackedDispatcher(this.inner.makeDispatcher(), this))
   }
 }
 
 class TrackedDispatcher implements Scheduler.SchedulerDispatcher {
   private readonly inner: Scheduler.SchedulerDispatcher
-  private readonly quiescence: Quiescence
+  private readonly scheduler: TrackedScheduler
 
-  constructor(inner: Scheduler.SchedulerDispatcher, quiescence: Quiescence) {
+  constructor(inner: Scheduler.SchedulerDispatcher, scheduler: TrackedScheduler) {
     this.inner = inner
-    this.quiescence = quiescence
+    this.scheduler = scheduler
   }
 
   scheduleTask(task: () => void, priority: number): void {
-    const quiescence = this.quiescence
+    const quiescence = this.scheduler.quiescence
     // A dispatcher outlives the region it was taken in (a `Queue` keeps its
-    // maker's): only what a fiber inside a region schedules is the region's.
+    // maker's): only what a fiber inside an open region schedules counts.
     const current = Fiber.getCurrent()
-    if (current === undefined || !quiescence.tracks(current)) return this.inner.scheduleTask(task, priority)
+    if (!this.scheduler.open || current === undefined || !quiescence.tracks(current)) {
+      return this.inner.scheduleTask(task, priority)
+    }
     quiescence.pending++
     quiescence.onTrackedStep()
     this.inner.scheduleTask(() => {
@@ -180,6 +190,12 @@ export const registrationContext = (fiber: Fiber.Fiber<unknown, unknown>): Conte
     : fiber.context
 }
 
+interface Region {
+  readonly scheduler: TrackedScheduler
+  /** children the task's fiber had forked before it entered */
+  readonly before: ReadonlySet<Fiber.Fiber<unknown, unknown>> | undefined
+}
+
 /**
  * The children a fiber forked (`forkChild`), as effect keeps them
  * (`FiberImpl._children`, not part of the `Fiber` interface); daemons are not
@@ -196,13 +212,14 @@ export class Quiescence {
   private readonly waiters = new Set<Waiter>()
   private maxThreshold = -Infinity
   /**
-   * tasks inside `yieldQuiescent`, each with the children its fiber had
-   * forked before it entered (they are not part of the wait)
+   * tasks inside `yieldQuiescent`, each with its region's scheduler and the
+   * children its fiber had forked before it entered (not part of the wait)
    */
-  private readonly regions = new Map<RegionTask, ReadonlySet<Fiber.Fiber<unknown, unknown>> | undefined>()
+  private readonly regions = new Map<RegionTask, Region>()
   private armed = false
   private dirty = false
-  private readonly schedulers = new WeakMap<Scheduler.Scheduler, TrackedScheduler>()
+  /** a poll is scheduled: the last barrier found an opaque region, which may end without a step */
+  private polling = false
   private readonly barrierDispatcher = new Scheduler.MixedScheduler("async").makeDispatcher()
 
   private readonly counts: Counts
@@ -221,32 +238,39 @@ export class Quiescence {
     this.flush = flush
   }
 
-  /** The scheduler a region entered from `ambient` runs under. */
-  schedulerFor(ambient: Scheduler.Scheduler): TrackedScheduler {
-    if (ambient instanceof TrackedScheduler && ambient.quiescence === this) return ambient
-    let tracked = this.schedulers.get(ambient)
-    if (tracked === undefined) {
-      tracked = new TrackedScheduler(ambient, this)
-      this.schedulers.set(ambient, tracked)
-    }
-    return tracked
+  /** The scheduler `task`'s region runs under (made by `enter`). */
+  schedulerOf(task: RegionTask): TrackedScheduler {
+    return this.regions.get(task)!.scheduler
   }
 
-  /** Whether `fiber` runs under one of this tracker's schedulers (inside a region, or forked there). */
+  /** Whether `fiber` runs under the scheduler of one of this tracker's open regions. */
   tracks(fiber: Fiber.Fiber<unknown, unknown>): boolean {
     const scheduler = fiber.cache.scheduler
-    return scheduler instanceof TrackedScheduler && scheduler.quiescence === this
+    return scheduler instanceof TrackedScheduler && scheduler.quiescence === this && scheduler.open
   }
 
-  /** A task enters `yieldQuiescent`; the pool has already decremented `active`. */
+  /**
+   * A task enters `yieldQuiescent` from its body's fiber (the pool has already
+   * decremented `active`): its region gets a scheduler of its own, wrapping
+   * the one the fiber runs under now.
+   */
   enter(task: RegionTask): void {
-    const children = childrenOf(task.fiber)
-    this.regions.set(task, children === undefined || children.size === 0 ? undefined : new Set(children))
+    const fiber = task.fiber!
+    const ambient = fiber.cache.scheduler
+    const inner = ambient instanceof TrackedScheduler ? ambient.inner : ambient
+    const children = childrenOf(fiber)
+    this.regions.set(task, {
+      scheduler: new TrackedScheduler(inner, this),
+      before: children === undefined || children.size === 0 ? undefined : new Set(children)
+    })
     this.onDecrement()
   }
 
-  /** A task leaves `yieldQuiescent` (or ends inside it). */
+  /** A task leaves `yieldQuiescent` (or ends inside it); fibers its region forked are part of no wait. */
   leave(task: RegionTask): void {
+    const region = this.regions.get(task)
+    if (region === undefined) return
+    region.scheduler.open = false
     this.regions.delete(task)
   }
 
@@ -264,10 +288,15 @@ export class Quiescence {
     else this.touch()
   }
 
-  /** A tracked fiber took a step or scheduled a task. */
+  /**
+   * A tracked fiber took a step or scheduled a task. When this arms the
+   * barrier, the step itself has not run yet (`shouldYield` comes before the
+   * operation), and what it does may go into a queue behind the barrier: so
+   * the first barrier starts over.
+   */
   onTrackedStep(): void {
+    if (!this.armed && this.maxThreshold >= this.counts.active) this.arm()
     if (this.armed) this.dirty = true
-    else if (this.maxThreshold >= this.counts.active) this.arm()
   }
 
   /**
@@ -318,8 +347,23 @@ export class Quiescence {
       this.arm()
       return
     }
-    this.complete(this.counts.active + this.opaqueRegions())
+    const opaque = this.opaqueRegions()
+    this.complete(this.counts.active + opaque)
+    // an opaque region can stop being opaque without a step this tracker sees
+    // (a child under a scheduler of its own ends): look again a moment later
+    if (opaque > 0 && this.maxThreshold >= this.counts.active) this.poll()
     this.flush()
+  }
+
+  private poll(): void {
+    if (this.polling) return
+    this.polling = true
+    setTimeout(this.endPoll, 1)
+  }
+
+  private readonly endPoll = (): void => {
+    this.polling = false
+    if (this.waiters.size > 0 && this.maxThreshold >= this.counts.active) this.touch()
   }
 
   /**
@@ -329,8 +373,8 @@ export class Quiescence {
    */
   private opaqueRegions(): number {
     let opaque = 0
-    for (const [task, before] of this.regions) {
-      if (task.fiber !== undefined && this.opaque(task.fiber, before, 0)) opaque++
+    for (const [task, region] of this.regions) {
+      if (task.fiber !== undefined && this.opaque(task.fiber, region.before, 0)) opaque++
     }
     return opaque
   }
