@@ -139,9 +139,13 @@ export class TrackedScheduler implements Scheduler.Scheduler {
     return this.inner.shouldYield(fiber)
   }
 
-  /** One dispatcher for every fiber of the region: tasks keep their order. */
+  /**
+   * One dispatcher for every fiber of the region: tasks keep their order. It
+   * wraps one dispatcher of the inner scheduler shared by every region
+   * entered from it, so entering a region allocates little.
+   */
   makeDispatcher(): Scheduler.SchedulerDispatcher {
-    return (this.dispatcher ??= new TrackedDispatcher(this.inner.makeDispatcher(), this))
+    return (this.dispatcher ??= new TrackedDispatcher(this.quiescence.dispatcherOf(this.inner), this))
   }
 }
 
@@ -236,6 +240,18 @@ export class Quiescence {
     this.counts = counts
     this.wake = wake
     this.flush = flush
+  }
+
+  private readonly innerDispatchers = new WeakMap<Scheduler.Scheduler, Scheduler.SchedulerDispatcher>()
+
+  /** The dispatcher of `scheduler` that every region entered from it schedules through. */
+  dispatcherOf(scheduler: Scheduler.Scheduler): Scheduler.SchedulerDispatcher {
+    let dispatcher = this.innerDispatchers.get(scheduler)
+    if (dispatcher === undefined) {
+      dispatcher = scheduler.makeDispatcher()
+      this.innerDispatchers.set(scheduler, dispatcher)
+    }
+    return dispatcher
   }
 
   /** The scheduler `task`'s region runs under (made by `enter`). */
