@@ -37,8 +37,17 @@ export interface ParkedRecord {
   readonly registeredAt: number
 }
 
-/** A ring of `n` empty slots. */
-const slots = <A>(n: number): Array<A> => Array.from({ length: n }) as Array<A>
+/**
+ * A ring of `n` empty slots. Setting `length` on an empty array allocates
+ * the slots at once; `Array.from({ length: n })` walks them one by one, which
+ * made ring growth (and shrinking) take a third of the time of a 200k
+ * backlog in a profile.
+ */
+const slots = <A>(n: number): Array<A> => {
+  const ring: Array<A> = []
+  ring.length = n
+  return ring
+}
 
 const minCapacity = 16
 /** the ring never shrinks below this many slots (about 160 KB for the five arrays) */
