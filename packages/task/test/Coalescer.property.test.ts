@@ -3,6 +3,18 @@ import { Deferred, Effect, Fiber, Latch, Layer } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestClock, TestConsole } from "effect/testing"
 import * as fc from "fast-check"
+import {
+  type CommonStep,
+  commonStepArbs,
+  GATES,
+  KEYS,
+  type Leaf,
+  leafArb,
+  outcome,
+  outcomeArb,
+  type Wait,
+  waitArb
+} from "./Coalescer.property.helpers.ts"
 import { ticks } from "./TaskService.helpers.ts"
 
 // Property test of the Coalescer guarantee (CONTRACT.md, "Coalescer"): every
@@ -11,59 +23,18 @@ import { ticks } from "./TaskService.helpers.ts"
 // number from the same counter as the submits. fast-check prints the seed and
 // the shrunk schedule when a run fails.
 
-const KEYS = 3
-const GATES = 3
-
-type Wait =
-  | { readonly _tag: "none" }
-  | { readonly _tag: "gate"; readonly gate: number }
-  | { readonly _tag: "sleep"; readonly ms: number }
-  | { readonly _tag: "yield"; readonly n: number }
-
-type Outcome = "succeed" | "fail" | "die"
-
-interface Leaf {
-  readonly wait: Wait
-  readonly outcome: Outcome
-}
-
 interface Body extends Leaf {
   /** submit `inner` on the body's own key: at its start, or from its finalizer as it returns */
   readonly self: "none" | "start" | "end"
   readonly inner: Leaf
 }
 
-type Step =
-  | { readonly _tag: "submit"; readonly key: number; readonly body: Body }
-  | { readonly _tag: "yield"; readonly n: number }
-  | { readonly _tag: "open"; readonly gate: number }
-  | { readonly _tag: "close"; readonly gate: number }
-  | { readonly _tag: "adjust"; readonly ms: number }
-  /** another fiber submits `body` on `key` as soon as `gate` opens (the same tick a gated run resumes) */
-  | { readonly _tag: "watch"; readonly gate: number; readonly key: number; readonly body: Leaf }
+type Step = CommonStep<Body>
 
 interface Scenario {
   readonly bound: number
   readonly steps: ReadonlyArray<Step>
 }
-
-const keyArb = fc.integer({ min: 0, max: KEYS - 1 })
-const gateArb = fc.integer({ min: 0, max: GATES - 1 })
-
-const waitArb: fc.Arbitrary<Wait> = fc.oneof(
-  fc.constant({ _tag: "none" as const }),
-  fc.record({ _tag: fc.constant("gate" as const), gate: gateArb }),
-  fc.record({ _tag: fc.constant("sleep" as const), ms: fc.integer({ min: 1, max: 30 }) }),
-  fc.record({ _tag: fc.constant("yield" as const), n: fc.integer({ min: 1, max: 3 }) })
-)
-
-const outcomeArb: fc.Arbitrary<Outcome> = fc.oneof(
-  { weight: 6, arbitrary: fc.constant("succeed" as const) },
-  { weight: 1, arbitrary: fc.constant("fail" as const) },
-  { weight: 1, arbitrary: fc.constant("die" as const) }
-)
-
-const leafArb: fc.Arbitrary<Leaf> = fc.record({ wait: waitArb, outcome: outcomeArb })
 
 const bodyArb: fc.Arbitrary<Body> = fc.record({
   wait: waitArb,
@@ -77,15 +48,7 @@ const bodyArb: fc.Arbitrary<Body> = fc.record({
 })
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ _tag: fc.constant("submit" as const), key: keyArb, body: bodyArb }) },
-  { weight: 3, arbitrary: fc.record({ _tag: fc.constant("yield" as const), n: fc.integer({ min: 1, max: 4 }) }) },
-  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("open" as const), gate: gateArb }) },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("close" as const), gate: gateArb }) },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("adjust" as const), ms: fc.integer({ min: 1, max: 40 }) }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({ _tag: fc.constant("watch" as const), gate: gateArb, key: keyArb, body: leafArb })
-  }
+  ...commonStepArbs(bodyArb)
 )
 
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
@@ -106,9 +69,6 @@ interface StartRecord {
   readonly submit: number
   readonly failing: boolean
 }
-
-const outcome = (o: Outcome): Effect.Effect<void, string> =>
-  o === "succeed" ? Effect.void : o === "fail" ? Effect.fail("boom") : Effect.die("boom")
 
 const runScenario = (scenario: Scenario) =>
   Effect.gen(function*() {

@@ -6,6 +6,19 @@ import * as fc from "fast-check"
 import { runIsolated } from "./Reliability.helpers.ts"
 import { randomOrder } from "./Schedulers.helpers.ts"
 import { ticks } from "./TaskService.helpers.ts"
+import {
+  GATES,
+  keyArb,
+  KEYS,
+  type Leaf,
+  leafArb,
+  outcome,
+  outcomeArb,
+  type Wait,
+  waitArb,
+  type CommonStep,
+  commonStepArbs
+} from "./Coalescer.property.helpers.ts"
 
 // Property test of the Coalescer with the reconciler features (CONTRACT.md,
 // "Additions: reconciler features"): random schedules of submits, delayed
@@ -18,22 +31,6 @@ import { ticks } from "./TaskService.helpers.ts"
 // counted once; `size`, `scheduled` and `activeCount` end at 0. fast-check
 // prints the seed and the shrunk schedule when a run fails.
 
-const KEYS = 3
-const GATES = 3
-
-type Wait =
-  | { readonly _tag: "none" }
-  | { readonly _tag: "gate"; readonly gate: number }
-  | { readonly _tag: "sleep"; readonly ms: number }
-  | { readonly _tag: "yield"; readonly n: number }
-
-type Outcome = "succeed" | "fail" | "die"
-
-interface Leaf {
-  readonly wait: Wait
-  readonly outcome: Outcome
-}
-
 interface Body extends Leaf {
   /**
    * submit `inner` on the body's own key: at its start, or from its finalizer
@@ -44,13 +41,7 @@ interface Body extends Leaf {
 }
 
 type Step =
-  | { readonly _tag: "submit"; readonly key: number; readonly body: Body }
-  | { readonly _tag: "yield"; readonly n: number }
-  | { readonly _tag: "open"; readonly gate: number }
-  | { readonly _tag: "close"; readonly gate: number }
-  | { readonly _tag: "adjust"; readonly ms: number }
-  /** another fiber submits `body` on `key` as soon as `gate` opens (the same tick a gated run resumes) */
-  | { readonly _tag: "watch"; readonly gate: number; readonly key: number; readonly body: Leaf }
+  | CommonStep<Body>
   | { readonly _tag: "submitAfter"; readonly key: number; readonly body: Body; readonly delay: number }
   /** cancel `key`, waiting for the cancel, or in another fiber (the driver goes on while the run ends) */
   | { readonly _tag: "cancel"; readonly key: number; readonly fork: boolean }
@@ -61,24 +52,6 @@ interface Scenario {
   readonly retry: { readonly spacing: number; readonly times: number } | undefined
   readonly steps: ReadonlyArray<Step>
 }
-
-const keyArb = fc.integer({ min: 0, max: KEYS - 1 })
-const gateArb = fc.integer({ min: 0, max: GATES - 1 })
-
-const waitArb: fc.Arbitrary<Wait> = fc.oneof(
-  fc.constant({ _tag: "none" as const }),
-  fc.record({ _tag: fc.constant("gate" as const), gate: gateArb }),
-  fc.record({ _tag: fc.constant("sleep" as const), ms: fc.integer({ min: 1, max: 30 }) }),
-  fc.record({ _tag: fc.constant("yield" as const), n: fc.integer({ min: 1, max: 3 }) })
-)
-
-const outcomeArb: fc.Arbitrary<Outcome> = fc.oneof(
-  { weight: 6, arbitrary: fc.constant("succeed" as const) },
-  { weight: 1, arbitrary: fc.constant("fail" as const) },
-  { weight: 1, arbitrary: fc.constant("die" as const) }
-)
-
-const leafArb: fc.Arbitrary<Leaf> = fc.record({ wait: waitArb, outcome: outcomeArb })
 
 const bodyArb: fc.Arbitrary<Body> = fc.record({
   wait: waitArb,
@@ -93,15 +66,7 @@ const bodyArb: fc.Arbitrary<Body> = fc.record({
 })
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ _tag: fc.constant("submit" as const), key: keyArb, body: bodyArb }) },
-  { weight: 3, arbitrary: fc.record({ _tag: fc.constant("yield" as const), n: fc.integer({ min: 1, max: 4 }) }) },
-  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("open" as const), gate: gateArb }) },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("close" as const), gate: gateArb }) },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("adjust" as const), ms: fc.integer({ min: 1, max: 40 }) }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({ _tag: fc.constant("watch" as const), gate: gateArb, key: keyArb, body: leafArb })
-  },
+  ...commonStepArbs(bodyArb),
   {
     weight: 3,
     arbitrary: fc.record({
@@ -150,8 +115,6 @@ interface CancelRecord {
   end: number
 }
 
-const outcome = (o: Outcome): Effect.Effect<void, string> =>
-  o === "succeed" ? Effect.void : o === "fail" ? Effect.fail("boom") : Effect.die("boom")
 
 const runScenario = (scenario: Scenario): Effect.Effect<void> =>
   Effect.gen(function*() {
