@@ -34,60 +34,42 @@ interface Wait {
   readonly run: (tasks: TaskServiceShape, k: number) => Effect.Effect<void, never, TaskService>
 }
 
+/** A wait on the calling fiber, after a task is made ready to end in the next turn and `k` steps. */
+const afterReadyTask = (wait: (tasks: TaskServiceShape) => Effect.Effect<void>): Wait => ({
+  bound: 0,
+  run: (tasks, k) =>
+    Effect.gen(function*() {
+      yield* Effect.yieldNow // a fresh op budget
+      yield* tasks.go("a", Effect.void) // starts in the next scheduler turn
+      yield* steps(k)
+      yield* wait(tasks)
+      yield* tasks.blockTillDone
+    })
+})
+
+/** A task's slot re-acquire after `yieldWith`, while another task takes the slot it gave back. */
+const reacquireAfter = (yieldWith: (tasks: TaskServiceShape) => TaskServiceShape["yieldSlot"]): Wait => ({
+  bound: 1,
+  run: (tasks, k) =>
+    Effect.gen(function*() {
+      yield* tasks.go(
+        "x",
+        yieldWith(tasks)(Effect.gen(function*() {
+          yield* Effect.yieldNow
+          yield* tasks.go("y", Effect.void) // takes the slot x gave back, and ends a turn later
+          yield* steps(k)
+        }))
+      )
+      yield* tasks.go("after", Effect.void)
+      yield* tasks.blockTillDone
+    })
+})
+
 const waits: Record<string, Wait> = {
-  blockTillDone: {
-    bound: 0,
-    run: (tasks, k) =>
-      Effect.gen(function*() {
-        yield* Effect.yieldNow // a fresh op budget
-        yield* tasks.go("a", Effect.void) // starts in the next scheduler turn
-        yield* steps(k)
-        yield* tasks.blockTillDone
-      })
-  },
-  "awaitQuiescence(0)": {
-    bound: 0,
-    run: (tasks, k) =>
-      Effect.gen(function*() {
-        yield* Effect.yieldNow
-        yield* tasks.go("a", Effect.void)
-        yield* steps(k)
-        yield* tasks.awaitQuiescence(0)
-        yield* tasks.blockTillDone
-      })
-  },
-  "slot re-acquire after yieldSlot": {
-    bound: 1,
-    run: (tasks, k) =>
-      Effect.gen(function*() {
-        yield* tasks.go(
-          "x",
-          tasks.yieldSlot(Effect.gen(function*() {
-            yield* Effect.yieldNow
-            yield* tasks.go("y", Effect.void) // takes the slot x gave back, and ends a turn later
-            yield* steps(k)
-          }))
-        )
-        yield* tasks.go("after", Effect.void)
-        yield* tasks.blockTillDone
-      })
-  },
-  "slot re-acquire after yieldQuiescent": {
-    bound: 1,
-    run: (tasks, k) =>
-      Effect.gen(function*() {
-        yield* tasks.go(
-          "x",
-          tasks.yieldQuiescent(Effect.gen(function*() {
-            yield* Effect.yieldNow
-            yield* tasks.go("y", Effect.void)
-            yield* steps(k)
-          }))
-        )
-        yield* tasks.go("after", Effect.void)
-        yield* tasks.blockTillDone
-      })
-  },
+  blockTillDone: afterReadyTask((tasks) => tasks.blockTillDone),
+  "awaitQuiescence(0)": afterReadyTask((tasks) => tasks.awaitQuiescence(0)),
+  "slot re-acquire after yieldSlot": reacquireAfter((tasks) => tasks.yieldSlot),
+  "slot re-acquire after yieldQuiescent": reacquireAfter((tasks) => tasks.yieldQuiescent),
   "coalescer re-run": {
     bound: 1,
     run: (tasks, k) =>
