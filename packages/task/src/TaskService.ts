@@ -45,7 +45,7 @@ import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as os from "node:os"
-import { checkTask, invalid, withWorkers } from "./internal/arguments.ts"
+import { checkTask, invalid, withName, withWorkers } from "./internal/arguments.ts"
 import * as Metrics from "./internal/metrics.ts"
 import { Pool, State, stateName, type Task } from "./internal/pool.ts"
 import { registrationContext } from "./internal/quiescence.ts"
@@ -404,7 +404,7 @@ export const make = (options?: Options): Effect.Effect<Shape, never, Scope.Scope
     withWorkers(
       "TaskService.make",
       options?.workers === undefined ? defaultWorkers() : options.workers,
-      (bound) => makeWithBound(bound, options?.name)
+      (bound) => withName("TaskService.make", options?.name, (name) => makeWithBound(bound, name))
     )
   )
 
@@ -657,7 +657,7 @@ export class TaskService extends Context.Service<TaskService, Shape>()("effect-t
         withWorkers(
           "TaskService.layerWith",
           options.workers === undefined ? defaultWorkers() : options.workers,
-          (bound) => makeWithBound(bound, options.name)
+          (bound) => withName("TaskService.layerWith", options.name, (name) => makeWithBound(bound, name))
         )
       )
     )
@@ -696,7 +696,11 @@ export class TaskService extends Context.Service<TaskService, Shape>()("effect-t
     Layer.effect(
       TaskService,
       Effect.suspend(() =>
-        withWorkers("TaskService.layerBounded", workers, (bound) => makeWithBound(bound, options?.name))
+        withWorkers(
+          "TaskService.layerBounded",
+          workers,
+          (bound) => withName("TaskService.layerBounded", options?.name, (name) => makeWithBound(bound, name))
+        )
       )
     )
 

@@ -150,6 +150,25 @@ describe("BadInputs", () => {
       }))
   })
 
+  describe("service names: make / layerWith / layerBounded", () => {
+    for (const [value, shown] of [["", "\"\""], [42, "42"], [null, "null"]] as const) {
+      const bad = value as unknown as string
+      for (
+        const [method, build_] of [
+          ["TaskService.make", () => Effect.exit(Effect.scoped(TaskService.make({ name: bad })))],
+          ["TaskService.layerWith", () => build(TaskService.layerWith({ name: bad }))],
+          ["TaskService.layerBounded", () => build(TaskService.layerBounded(2, { name: bad }))]
+        ] as const
+      ) {
+        it.effect(`${method} with name ${shown} dies naming name and the value`, () =>
+          Effect.gen(function*() {
+            const message = illegalArgument(yield* build_())
+            assert.strictEqual(message, `${method}: name must be a non-empty string, got ${shown}`)
+          }))
+      }
+    }
+  })
+
   describe("task names: go / submit", () => {
     for (const [value, shown] of [["", "\"\""], [42, "42"], [undefined, "undefined"], [null, "null"]] as const) {
       it.effect(`go(${shown}, body) dies naming name and the value; nothing is registered`, () =>

@@ -32,6 +32,21 @@ export const checkTask = (method: string, name: unknown, body: unknown): Cause.I
 }
 
 /**
+ * Runs `use` with a service's `name` (`undefined` or a non-empty string), or
+ * dies naming `name` and its value.
+ *
+ * @internal
+ */
+export const withName = <A, E, R>(
+  method: string,
+  name: unknown,
+  use: (name: string | undefined) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  name === undefined || (typeof name === "string" && name.length > 0)
+    ? use(name)
+    : Effect.die(invalid(method, "name", name, "a non-empty string"))
+
+/**
  * Runs `use` with the normalised bound — an integer `>= 1`, or `Infinity` for
  * `<= 0` and `Infinity` — or dies naming `workers` and its value.
  *
