@@ -48,7 +48,7 @@ import * as os from "node:os"
 import { checkTask, invalid, withName, withWorkers } from "./internal/arguments.ts"
 import * as Metrics from "./internal/metrics.ts"
 import { Pool, State, stateName, type Task } from "./internal/pool.ts"
-import { registrationContext } from "./internal/quiescence.ts"
+import { regionContext, registrationContext } from "./internal/quiescence.ts"
 
 /**
  * What `snapshot` reports for one registered task.
@@ -327,12 +327,11 @@ const yieldWith = <A, E, R>(
       if (releaseSlot) pool.releaseSlot(task)
       if (leaveCount) pool.uncount(task)
       pool.setState(task, leaveCount ? State.YieldedQuiescent : State.YieldedSlot)
-      // the region runs under the quiescence tracker's scheduler (see `internal/quiescence.ts`)
+      // the region runs under a scheduler and a tracer of its own (see `internal/quiescence.ts`)
       const region = leaveCount
-        ? Effect.provideService(
+        ? Effect.updateContext(
           restore(self),
-          Scheduler.Scheduler,
-          pool.quiescence.schedulerOf(task)
+          regionContext(pool.quiescence.regionOf(task)) as (context: Context.Context<R>) => Context.Context<R>
         )
         : restore(self)
       const inner = Effect.ensuring(

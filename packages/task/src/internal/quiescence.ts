@@ -27,14 +27,17 @@
  *   no decrement and no new waiter happened since
  *
  * **Why it is exact.** Inside `yieldQuiescent` the task's fiber runs under a
- * `TrackedScheduler` (provided as `Scheduler` for the region, so forked
- * children inherit it). Effect 4.1 consults the fiber's own scheduler at every
- * operation (`shouldYield`) and for every yield (`yieldNow`, auto-yield), and
- * a wake-up issued by a tracked fiber through its own dispatcher (`Latch.open`,
- * a Semaphore release, `Queue.offer` to a queue it made) is a tracked task.
- * So every step a tracked fiber takes is seen (`dirty`), and every task
- * scheduled for one through its own dispatcher is counted (`pending`).
- * What the tracker cannot see is a wake-up for a tracked fiber issued through
+ * scheduler and a tracer of the region's own (`TrackedScheduler`,
+ * `RegionTracer`, provided for the region, so every fiber forked there —
+ * children and daemons alike — inherits them). Effect 4.1 calls the tracer's
+ * `context` around every operation of a fiber, whatever its scheduler and
+ * under `PreventSchedulerYield` too, consults the fiber's scheduler at every
+ * operation (`shouldYield`) and for every yield, and a wake-up issued by a
+ * region fiber through its own dispatcher (`Latch.open`, a Semaphore
+ * release, `Queue.offer` to a queue made in the region) is a tracked task.
+ * So every step a region fiber takes is seen (`dirty`), and every task it
+ * schedules through the region's dispatcher is counted (`pending`).
+ * What the tracker cannot see is a wake-up for a region fiber issued through
  * somebody else's dispatcher (a counted task opening a `Latch`, a `Queue`
  * made outside the region) or resumed inline (`Deferred`, promises, timers).
  * Inline resumes run inside the waker's step, before its decrement. The
@@ -43,24 +46,21 @@
  * Effect's `MixedScheduler` dispatchers run on exactly those, first in, first
  * out. A barrier armed after the last decrement and after the waiter's call
  * therefore runs after every such wake-up has reached its fiber; if that
- * fiber then ran, it did so under the tracked scheduler, which marked the
- * barrier `dirty`. The barrier completes waiters only when it finds nothing
- * `dirty` and nothing `pending`: at that moment every fiber inside a region
- * has suspended on something other than its own yield.
+ * fiber then ran, the region's tracer saw it and marked the barrier `dirty`.
+ * The barrier completes waiters only when it finds nothing `dirty` and
+ * nothing `pending`: at that moment every fiber inside a region has
+ * suspended on something other than its own yield.
  *
- * **Where it cannot see, it waits.** A region whose fiber, or a child it
- * forked inside the region (`forkChild`, found through effect's
- * `FiberImpl._children`), is at the barrier under another scheduler (one the
- * user provided) or under `PreventSchedulerYield` (its steps skip
- * `shouldYield`) is opaque: the barrier counts that task as active, so a
- * waiter it could affect waits until the task leaves the region, ends, or
- * runs under the tracked scheduler again; while it waits the barrier looks
- * again every millisecond, since an opaque child can end without a step
- * this tracker sees. Daemons (`forkDetach`, `forkIn`, `forkScoped`,
- * `FiberSet`, and the fibers `Effect.all`/`forEach` with concurrency,
- * `race`, `timeout` and `Stream` fork) are not kept by any fiber: under a
- * scheduler of the user's own or `PreventSchedulerYield` they are not seen
- * (docs/quiescence.md says so).
+ * **Where it cannot see, it waits.** A region fiber whose latest step ran
+ * under another scheduler (one the user provided) may be runnable in a queue
+ * the tracker does not know: it is `unseen` until it steps under the
+ * region's scheduler again or ends (its exit is observed), and while a
+ * region has an unseen fiber, or the region's own fiber runs under a tracer
+ * of the user's own, the barrier counts that task as active. A waiter it
+ * could affect waits until then (and the barrier looks again every
+ * millisecond, as a safety net). Not seen at all: a fiber that replaces the
+ * tracer itself and also skips `shouldYield` (`PreventSchedulerYield`) or
+ * runs under another scheduler (docs/quiescence.md says so).
  *
  * **Not a shortcut: `registered <= t`.** While a region exists, a woken
  * region fiber may register tasks before it suspends, so even a threshold no
@@ -94,6 +94,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Scheduler from "effect/Scheduler"
+import * as Tracer from "effect/Tracer"
 
 /** The pool's counters this module reads. @internal */
 export interface Counts {
@@ -180,34 +181,70 @@ class TrackedDispatcher implements Scheduler.SchedulerDispatcher {
   }
 }
 
+/** The key effect's run loop evaluates a primitive with (`Tracer.EffectPrimitive`). */
+const evaluate = "~effect/Effect/evaluate"
+
+/**
+ * The tracer of one region: delegates spans to the tracer the region was
+ * entered with, and sees every step of every fiber that inherits the
+ * region's context (`Tracer.context` wraps each operation), whatever its
+ * scheduler and under `PreventSchedulerYield` too. A step taken under
+ * another scheduler marks the fiber unseen until it steps under the
+ * region's scheduler again or ends.
+ *
+ * @internal
+ */
+export class RegionTracer implements Tracer.Tracer {
+  readonly inner: Tracer.Tracer
+  private readonly region: Region
+  private readonly innerContext: Tracer.Tracer["context"]
+
+  constructor(inner: Tracer.Tracer, region: Region) {
+    this.inner = inner
+    this.region = region
+    this.innerContext = inner.context
+  }
+
+  span(options: Parameters<Tracer.Tracer["span"]>[0]): Tracer.Span {
+    return this.inner.span(options)
+  }
+
+  // called unbound by the run loop (`cache.tracerContext(primitive, fiber)`)
+  readonly context = <X>(primitive: Tracer.EffectPrimitive<X>, fiber: Fiber.Fiber<any, any>): X => {
+    const region = this.region
+    if (region.scheduler.open) region.scheduler.quiescence.onRegionStep(fiber, region)
+    const inner = this.innerContext
+    return inner !== undefined ? inner(primitive, fiber) : primitive[evaluate](fiber)
+  }
+}
+
 /**
  * `fiber`'s context as a task registered from it should inherit it: without
- * the scheduler of a region the fiber may be in, since a task registered
- * from inside `yieldQuiescent` is not part of that wait.
+ * the scheduler and tracer of a region the fiber may be in, since a task
+ * registered from inside `yieldQuiescent` is not part of that wait.
  *
  * @internal
  */
 export const registrationContext = (fiber: Fiber.Fiber<unknown, unknown>): Context.Context<never> => {
   const scheduler = fiber.cache.scheduler
-  return scheduler instanceof TrackedScheduler
-    ? Context.add(fiber.context, Scheduler.Scheduler, scheduler.inner)
-    : fiber.context
+  const tracer = fiber.cache.tracer
+  let context = fiber.context
+  if (scheduler instanceof TrackedScheduler) context = Context.add(context, Scheduler.Scheduler, scheduler.inner)
+  if (tracer instanceof RegionTracer) context = Context.add(context, Tracer.Tracer, tracer.inner)
+  return context
 }
 
-interface Region {
+/** What a region entry provides to its fiber: its scheduler and its tracer. @internal */
+export const regionContext = (region: Region) => <R>(context: Context.Context<R>): Context.Context<R> =>
+  Context.add(Context.add(context, Scheduler.Scheduler, region.scheduler), Tracer.Tracer, region.tracer)
+
+/** One entry into `yieldQuiescent`. @internal */
+export interface Region {
   readonly scheduler: TrackedScheduler
-  /** children the task's fiber had forked before it entered */
-  readonly before: ReadonlySet<Fiber.Fiber<unknown, unknown>> | undefined
+  readonly tracer: RegionTracer
+  /** fibers of the region whose latest step ran under another scheduler */
+  readonly unseen: Set<Fiber.Fiber<unknown, unknown>>
 }
-
-/**
- * The children a fiber forked (`forkChild`), as effect keeps them
- * (`FiberImpl._children`, not part of the `Fiber` interface); daemons are not
- * kept anywhere.
- */
-const childrenOf = (
-  fiber: Fiber.Fiber<unknown, unknown> | undefined
-): ReadonlySet<Fiber.Fiber<unknown, unknown>> | undefined => (fiber as any)?._children
 
 /** @internal */
 export class Quiescence {
@@ -254,9 +291,9 @@ export class Quiescence {
     return dispatcher
   }
 
-  /** The scheduler `task`'s region runs under (made by `enter`). */
-  schedulerOf(task: RegionTask): TrackedScheduler {
-    return this.regions.get(task)!.scheduler
+  /** `task`'s region (made by `enter`). */
+  regionOf(task: RegionTask): Region {
+    return this.regions.get(task)!
   }
 
   /** Whether `fiber` runs under the scheduler of one of this tracker's open regions. */
@@ -273,13 +310,42 @@ export class Quiescence {
   enter(task: RegionTask): void {
     const fiber = task.fiber!
     const ambient = fiber.cache.scheduler
-    const inner = ambient instanceof TrackedScheduler ? ambient.inner : ambient
-    const children = childrenOf(fiber)
-    this.regions.set(task, {
-      scheduler: new TrackedScheduler(inner, this),
-      before: children === undefined || children.size === 0 ? undefined : new Set(children)
-    })
+    const ambientTracer = fiber.cache.tracer ?? Tracer.nativeTracer
+    const region: { scheduler: TrackedScheduler; tracer: RegionTracer; unseen: Set<Fiber.Fiber<unknown, unknown>> } = {
+      scheduler: new TrackedScheduler(ambient instanceof TrackedScheduler ? ambient.inner : ambient, this),
+      tracer: undefined as unknown as RegionTracer,
+      unseen: new Set()
+    }
+    region.tracer = new RegionTracer(
+      ambientTracer instanceof RegionTracer ? ambientTracer.inner : ambientTracer,
+      region
+    )
+    this.regions.set(task, region)
     this.onDecrement()
+  }
+
+  /**
+   * A fiber of an open region took a step (seen by the region's tracer). A
+   * step under another scheduler marks the fiber unseen: what it schedules
+   * there, and when, is out of sight, so the region counts as active until
+   * the fiber steps under the region's scheduler again or ends.
+   */
+  onRegionStep(fiber: Fiber.Fiber<unknown, unknown>, region: Region): void {
+    this.onTrackedStep()
+    if (fiber.cache.scheduler !== region.scheduler) {
+      if (!region.unseen.has(fiber)) {
+        region.unseen.add(fiber)
+        fiber.addObserver(() => {
+          if (region.unseen.delete(fiber)) this.touchIfWaiting()
+        })
+      }
+    } else if (region.unseen.size > 0 && region.unseen.delete(fiber)) {
+      // back under the region's scheduler: seen again
+    }
+  }
+
+  private touchIfWaiting(): void {
+    if (this.waiters.size > 0 && this.maxThreshold >= this.counts.active) this.touch()
   }
 
   /** A task leaves `yieldQuiescent` (or ends inside it); fibers its region forked are part of no wait. */
@@ -379,34 +445,22 @@ export class Quiescence {
 
   private readonly endPoll = (): void => {
     this.polling = false
-    if (this.waiters.size > 0 && this.maxThreshold >= this.counts.active) this.touch()
+    this.touchIfWaiting()
   }
 
   /**
-   * Regions the tracked scheduler cannot see now (see the module comment):
-   * the region's fiber, or a child it forked (and their children), runs under
-   * another scheduler or under `PreventSchedulerYield`.
+   * Regions the tracker cannot see now (see the module comment): a fiber of
+   * the region is unseen (its latest step ran under another scheduler), or
+   * the region's own fiber runs under a tracer of the user's own (its steps
+   * are not seen when it also skips `shouldYield`).
    */
   private opaqueRegions(): number {
     let opaque = 0
     for (const [task, region] of this.regions) {
-      if (task.fiber !== undefined && this.opaque(task.fiber, region.before, 0)) opaque++
+      const fiber = task.fiber
+      if (region.unseen.size > 0 || (fiber !== undefined && fiber.cache.tracer !== region.tracer)) opaque++
     }
     return opaque
-  }
-
-  private opaque(
-    fiber: Fiber.Fiber<unknown, unknown>,
-    skip: ReadonlySet<Fiber.Fiber<unknown, unknown>> | undefined,
-    depth: number
-  ): boolean {
-    if (!this.tracks(fiber) || fiber.cache.preventYield) return true
-    const children = childrenOf(fiber)
-    if (children === undefined || depth > 64) return false
-    for (const child of children) {
-      if (skip?.has(child) !== true && this.opaque(child, undefined, depth + 1)) return true
-    }
-    return false
   }
 
   /** Completes every waiter whose threshold is at least `count`. */
