@@ -24,6 +24,7 @@ import {
   type Summary
 } from "./model.ts"
 import { makeOrchestrator, type Orchestrator, type Progress, type VerdictEvent } from "./orchestrator.ts"
+import { makeDirectory } from "./render.ts"
 
 export type { Progress, VerdictEvent } from "./orchestrator.ts"
 
@@ -70,7 +71,7 @@ export const prepareOutDir = (outDir: string | undefined): Effect.Effect<string,
     try: async () => {
       if (outDir === undefined) return await fs.mkdtemp(path.join(os.tmpdir(), "effect-task-demo-"))
       const resolved = path.resolve(outDir)
-      await fs.mkdir(resolved, { recursive: true })
+      await makeDirectory(resolved)
       return resolved
     },
     catch: (error) => new OutDirUnwritable({ dir: outDir ?? os.tmpdir(), message: errorMessage(error) })

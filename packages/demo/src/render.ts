@@ -13,6 +13,36 @@ import * as path from "node:path"
 import { stringify } from "yaml"
 import { errorMessage, type ObjectSpec, RenderFailed } from "./model.ts"
 
+const code = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code
+
+/**
+ * `mkdir -p`, one level at a time. Node's `mkdir(dir, { recursive: true })`
+ * never returns where a parent refuses a new directory with ENOENT (under
+ * `/proc`, say: `--out /proc/x` spun at full CPU forever); here that is an error.
+ */
+export const makeDirectory = async (dir: string): Promise<void> => {
+  const missing: Array<string> = []
+  for (let current = path.resolve(dir);;) {
+    try {
+      const stat = await fs.stat(current) // oxlint-disable-line no-await-in-loop
+      if (!stat.isDirectory()) throw new Error(`${current} is not a directory`)
+      break
+    } catch (error) {
+      const parent = path.dirname(current)
+      if (code(error) !== "ENOENT" || parent === current) throw error
+      missing.push(current)
+      current = parent
+    }
+  }
+  for (const each of missing.toReversed()) {
+    try {
+      await fs.mkdir(each) // oxlint-disable-line no-await-in-loop
+    } catch (error) {
+      if (code(error) !== "EEXIST") throw error
+    }
+  }
+}
+
 /** The longest file name most file systems take (bytes; names are ASCII). */
 const maxFileName = 255
 
@@ -64,7 +94,7 @@ export const render = (
     const body = renderedText(spec, dirs.dir)
     yield* Effect.tryPromise({
       try: async () => {
-        await fs.mkdir(path.dirname(target), { recursive: true })
+        await makeDirectory(path.dirname(target))
         await fs.writeFile(target, body)
       },
       catch: (error) => new RenderFailed({ id: spec.id, reason: `writing ${relative}: ${errorMessage(error)}` })

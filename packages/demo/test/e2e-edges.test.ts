@@ -116,4 +116,22 @@ describe("e2e: edge cases", () => {
     assert.strictEqual(summary.objects.length, 3000)
     assert.strictEqual(summary.totals["missing-dependency"], 3000)
   }, 30_000)
+
+  it.skipIf(!fs.existsSync("/proc/self"))(
+    "an --out that cannot be created is exit status 2 at once (not a spin)",
+    async () => {
+      const dir = tree({ "a.yaml": object("HelmRelease", "a") })
+      const started = performance.now()
+      const result = await run([dir, "--json", "--out", "/proc/effect-task-demo-out"])
+      assert.strictEqual(result.code, 2)
+      assert.strictEqual(result.stdout, "")
+      assert.include(result.stderr, "--out: cannot create output dir /proc/effect-task-demo-out")
+      assert.isBelow(performance.now() - started, 10_000)
+      const file = path.join(dir, "a.yaml")
+      const under = await run([dir, "--json", "--out", path.join(file, "out")])
+      assert.strictEqual(under.code, 2)
+      assert.include(under.stderr, "--out: cannot create output dir")
+    },
+    30_000
+  )
 })
