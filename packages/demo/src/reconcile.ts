@@ -140,7 +140,14 @@ export const startSession = (
     const depTimeoutMs = options.depTimeoutMs ?? defaultDepTimeoutMs
     const dir = path.resolve(options.dir)
     const outDir = yield* prepareOutDir(options.outDir)
-    const loaded = yield* loadClusters(dir, outDir)
+    // a dir that cannot be read: the temp dir made for this run holds nothing, so it goes
+    const loaded = yield* loadClusters(dir, outDir).pipe(
+      Effect.tapError(() =>
+        options.outDir === undefined
+          ? Effect.promise(() => fs.rm(outDir, { recursive: true, force: true }))
+          : Effect.void
+      )
+    )
     const tasks = yield* TaskService
     const workers = yield* tasks.workers
     const orchestrator = yield* makeOrchestrator({

@@ -4,11 +4,14 @@
  * demo's own file naming.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit } from "effect"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { outDirConflict } from "../src/args.ts"
 import { parseYamlFile } from "../src/load.ts"
 import type { Summary } from "../src/model.ts"
+import { reconcile } from "../src/reconcile.ts"
 import { outputFileName } from "../src/render.ts"
 import { docs, mainJs, object, run, runJson, tree } from "./helpers.ts"
 
@@ -134,4 +137,18 @@ describe("e2e: edge cases", () => {
     },
     30_000
   )
+
+  it("the library's reconcile on a dir it cannot read leaves no temp dir behind", async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "effect-task-demo-tmpdir-"))
+    const before = process.env["TMPDIR"]
+    process.env["TMPDIR"] = tmp
+    try {
+      const exit = await Effect.runPromiseExit(reconcile({ dir: path.join(tmp, "no-such-dir") }))
+      assert.isTrue(Exit.isFailure(exit))
+    } finally {
+      if (before === undefined) delete process.env["TMPDIR"]
+      else process.env["TMPDIR"] = before
+    }
+    assert.deepStrictEqual(fs.readdirSync(tmp), [])
+  })
 })
