@@ -3,10 +3,9 @@ import { Cause, Effect, Exit, Fiber, Latch, Schedule, Scheduler } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
-import { runIsolated } from "./Reliability.helpers.ts"
-import { randomOrder } from "./Schedulers.helpers.ts"
-import { ticks } from "./TaskService.helpers.ts"
 import {
+  type CommonStep,
+  commonStepArbs,
   GATES,
   keyArb,
   KEYS,
@@ -15,10 +14,11 @@ import {
   outcome,
   outcomeArb,
   type Wait,
-  waitArb,
-  type CommonStep,
-  commonStepArbs
+  waitArb
 } from "./Coalescer.property.helpers.ts"
+import { runIsolated } from "./Reliability.helpers.ts"
+import { randomOrder } from "./Schedulers.helpers.ts"
+import { ticks } from "./TaskService.helpers.ts"
 
 // Property test of the Coalescer with the reconciler features (CONTRACT.md,
 // "Additions: reconciler features"): random schedules of submits, delayed
@@ -114,7 +114,6 @@ interface CancelRecord {
   readonly seq: number
   end: number
 }
-
 
 const runScenario = (scenario: Scenario): Effect.Effect<void> =>
   Effect.gen(function*() {
