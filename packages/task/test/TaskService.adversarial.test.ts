@@ -5,7 +5,7 @@
  * blocked"): where it cannot see, it waits instead of completing early.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Latch, Layer, Queue, Scheduler, Scope, Stream } from "effect"
+import { Deferred, Effect, Exit, Fiber, Latch, Layer, Queue, Scheduler, Scope, Stream, Tracer } from "effect"
 import { Coalescer, TaskService, type TaskServiceShape } from "effect-task"
 import { runUnder, yieldFirst } from "./Schedulers.helpers.ts"
 import { buildInScope, ticks } from "./TaskService.helpers.ts"
@@ -435,4 +435,34 @@ describe("Quiescence: found by the adversarial review", () => {
         assert.isTrue(yield* forkedWaker(underOwnScheduler, true, spawn), "a scheduler of its own, through a Latch")
       }))
   }
+
+  it.effect("a region fiber that moves between schedulers does not pile up exit observers", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const own = new Scheduler.MixedScheduler()
+      const observers = yield* Deferred.make<number>()
+      yield* tasks.go(
+        "B",
+        tasks.yieldQuiescent(Effect.gen(function*() {
+          for (let i = 0; i < 200; i++) {
+            yield* Effect.provideService(Effect.yieldNow, Scheduler.Scheduler, own)
+            yield* Effect.yieldNow
+          }
+          const fiber = Fiber.getCurrent()!
+          yield* Deferred.succeed(observers, ((fiber as any)._observers as Array<unknown> | undefined)?.length ?? 0)
+        }))
+      )
+      // the pool's own exit observer, and none left by the 200 trips
+      assert.isAtMost(yield* Deferred.await(observers), 2)
+      yield* tasks.blockTillDone
+    }).pipe(Effect.provide(fresh())))
+
+  it.live("a truly missing dependency behind Effect.withTracer in a region is still decided", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const never = yield* Latch.make(false)
+      yield* tasks.go("B", tasks.yieldQuiescent(Effect.withTracer(never.await, Tracer.nativeTracer)))
+      const result = yield* tasks.awaitQuiescence(0).pipe(Effect.timeoutOption("5 seconds"))
+      assert.strictEqual(result._tag, "Some")
+    }).pipe(Effect.provide(fresh())))
 })

@@ -56,11 +56,15 @@
  * the tracker does not know: it is `unseen` until it steps under the
  * region's scheduler again or ends (its exit is observed), and while a
  * region has an unseen fiber, or the region's own fiber runs under a tracer
- * of the user's own, the barrier counts that task as active. A waiter it
- * could affect waits until then (and the barrier looks again every
- * millisecond, as a safety net). Not seen at all: a fiber that replaces the
- * tracer itself and also skips `shouldYield` (`PreventSchedulerYield`) or
- * runs under another scheduler (docs/quiescence.md says so).
+ * of the user's own with `PreventSchedulerYield`, the barrier counts that
+ * task as active. A waiter it could affect waits until then (and the barrier
+ * looks again after 1 ms, doubling up to 128 ms, as a safety net). Not seen
+ * at all: a forked fiber that replaces the tracer itself and also skips
+ * `shouldYield` or runs under another scheduler; and what a user scheduler
+ * still holds in its queue after its fiber stepped back under the region's
+ * scheduler or ended — a scheduler provided inside a region must run its
+ * tasks no later than the next `setImmediate` turn, like the ambient one
+ * (docs/quiescence.md says so).
  *
  * **Not a shortcut: `registered <= t`.** While a region exists, a woken
  * region fiber may register tasks before it suspends, so even a threshold no
@@ -80,6 +84,11 @@
  * - A dispatcher outlives its region (a `Queue` keeps the dispatcher of the
  *   fiber that made it), so a tracked dispatcher counts only what fibers
  *   inside a region schedule through it (`Fiber.getCurrent()`).
+ * - Inside a region, `Effect.tracer` is the `RegionTracer`, not the tracer
+ *   it wraps (`=== Tracer.nativeTracer` checks read false there), and a
+ *   context captured inside a region keeps the region's tracer and
+ *   scheduler, which cost one extra call per operation after the region
+ *   has closed (they no longer track anything).
  * - Every region entry gets a scheduler of its own (`TrackedScheduler`,
  *   `open` while the region lasts): fibers forked inside a region that
  *   outlive it keep it, and are part of no wait once it is closed.
@@ -243,7 +252,8 @@ export interface Region {
   readonly scheduler: TrackedScheduler
   readonly tracer: RegionTracer
   /** fibers of the region whose latest step ran under another scheduler */
-  readonly unseen: Set<Fiber.Fiber<unknown, unknown>>
+  /** fibers of the region whose latest step ran under another scheduler, with the remover of their exit observer */
+  readonly unseen: Map<Fiber.Fiber<unknown, unknown>, () => void>
 }
 
 /** @internal */
@@ -311,10 +321,14 @@ export class Quiescence {
     const fiber = task.fiber!
     const ambient = fiber.cache.scheduler
     const ambientTracer = fiber.cache.tracer ?? Tracer.nativeTracer
-    const region: { scheduler: TrackedScheduler; tracer: RegionTracer; unseen: Set<Fiber.Fiber<unknown, unknown>> } = {
+    const region: {
+      scheduler: TrackedScheduler
+      tracer: RegionTracer
+      unseen: Map<Fiber.Fiber<unknown, unknown>, () => void>
+    } = {
       scheduler: new TrackedScheduler(ambient instanceof TrackedScheduler ? ambient.inner : ambient, this),
       tracer: undefined as unknown as RegionTracer,
-      unseen: new Set()
+      unseen: new Map()
     }
     region.tracer = new RegionTracer(
       ambientTracer instanceof RegionTracer ? ambientTracer.inner : ambientTracer,
@@ -334,13 +348,20 @@ export class Quiescence {
     this.onTrackedStep()
     if (fiber.cache.scheduler !== region.scheduler) {
       if (!region.unseen.has(fiber)) {
-        region.unseen.add(fiber)
-        fiber.addObserver(() => {
-          if (region.unseen.delete(fiber)) this.touchIfWaiting()
-        })
+        region.unseen.set(
+          fiber,
+          fiber.addObserver(() => {
+            if (region.unseen.delete(fiber)) this.touchIfWaiting()
+          })
+        )
       }
-    } else if (region.unseen.size > 0 && region.unseen.delete(fiber)) {
+    } else if (region.unseen.size > 0) {
       // back under the region's scheduler: seen again
+      const removeObserver = region.unseen.get(fiber)
+      if (removeObserver !== undefined) {
+        region.unseen.delete(fiber)
+        removeObserver()
+      }
     }
   }
 
@@ -430,6 +451,7 @@ export class Quiescence {
       return
     }
     const opaque = this.opaqueRegions()
+    if (opaque === 0) this.pollDelay = 1
     this.complete(this.counts.active + opaque)
     // an opaque region can stop being opaque without a step this tracker sees
     // (a child under a scheduler of its own ends): look again a moment later
@@ -437,10 +459,14 @@ export class Quiescence {
     this.flush()
   }
 
+  /** the next poll's delay: 1 ms, doubling up to 128 ms while the same regions stay opaque */
+  private pollDelay = 1
+
   private poll(): void {
     if (this.polling) return
     this.polling = true
-    setTimeout(this.endPoll, 1)
+    setTimeout(this.endPoll, this.pollDelay)
+    this.pollDelay = Math.min(this.pollDelay * 2, 128)
   }
 
   private readonly endPoll = (): void => {
@@ -451,14 +477,16 @@ export class Quiescence {
   /**
    * Regions the tracker cannot see now (see the module comment): a fiber of
    * the region is unseen (its latest step ran under another scheduler), or
-   * the region's own fiber runs under a tracer of the user's own (its steps
-   * are not seen when it also skips `shouldYield`).
+   * the region's own fiber runs under a tracer of the user's own and skips
+   * `shouldYield` (`PreventSchedulerYield`), so none of its steps are seen.
    */
   private opaqueRegions(): number {
     let opaque = 0
     for (const [task, region] of this.regions) {
       const fiber = task.fiber
-      if (region.unseen.size > 0 || (fiber !== undefined && fiber.cache.tracer !== region.tracer)) opaque++
+      // a tracer of the user's own hides steps only from a fiber that also skips `shouldYield`
+      const hidden = fiber !== undefined && fiber.cache.tracer !== region.tracer && fiber.cache.preventYield
+      if (region.unseen.size > 0 || hidden) opaque++
     }
     return opaque
   }
