@@ -1,7 +1,8 @@
 /**
  * Quiescence: when `awaitQuiescence(t)` may complete. This module owns the
- * waiters, the scheduler that watches fibers inside `yieldQuiescent`, and the
- * barrier that decides; the pool only reports its counts and decrements.
+ * waiters, the scheduler and the tracer that watch fibers inside
+ * `yieldQuiescent`, and the barrier that decides; the pool only reports its
+ * counts and decrements.
  *
  * **The rule** (CONTRACT.md, "Quiescence hand-off"): a waiter completes only
  * at a moment when `active <= t` and no fiber inside `yieldQuiescent` is
@@ -13,9 +14,12 @@
  * - `registered` = tasks registered and not finished
  * - `active` = `registered` - `regions.size`
  * - `regions` = tasks whose body is inside `yieldQuiescent` (uncounted)
- * - `pending` = tasks scheduled through a `TrackedScheduler` and not yet run
+ * - `pending` = tasks that fibers of open regions scheduled through their
+ *   region's dispatcher and that have not run yet
  * - `armed` = a barrier is scheduled; `dirty` = something happened since it
- *   was armed (a decrement, a new waiter, a tracked fiber ran or scheduled)
+ *   was armed (a decrement, a new waiter, a region fiber stepped or scheduled)
+ * - `unseen` (per region) = the region's fibers whose latest step ran under
+ *   another scheduler
  *
  * **Invariants** (after every step):
  * - every waiter has `0 <= threshold < Infinity`, and `threshold < active`
@@ -23,8 +27,7 @@
  *   whose threshold holds is completed in the same step)
  * - `maxThreshold` = the largest waiter threshold, `-Infinity` without waiters
  * - `maxThreshold >= active` and `regions.size > 0` imply `armed`, or the last
- *   barrier found an opaque region (see below) and no tracked fiber has run,
- *   no decrement and no new waiter happened since
+ *   barrier found an opaque region (see below) and a poll is scheduled
  *
  * **Why it is exact.** Inside `yieldQuiescent` the task's fiber runs under a
  * scheduler and a tracer of the region's own (`TrackedScheduler`,
