@@ -8,7 +8,7 @@ import { Clock, Context, Effect, Metric } from "effect"
 import { TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
 import { maxShare, ServiceClock, type TimeSource } from "../src/internal/clock.ts"
-import { DurationHistogram } from "../src/internal/metrics.ts"
+import { DurationHistogram } from "../src/internal/histogram.ts"
 
 /** A time source whose time the test sets; it counts its reads. */
 const scripted = (start = 1_000_000) => {
