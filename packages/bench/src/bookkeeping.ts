@@ -1,22 +1,19 @@
 /* oxlint-disable no-await-in-loop -- benchmark runs must not overlap: every await in a loop is sequential on purpose */
 /**
  * What the bookkeeping behind `snapshot`, the metrics and the spans costs:
- * effect-task against the same sources built without it
- * (`scripts/build-baseline.mjs` switches `internal/bookkeeping.ts` off), in
- * one process, in alternating order, one pair of runs per round.
+ * effect-task against the same service built with the no-op accounting
+ * strategy (`effect-task/internal` `layerWithoutBookkeeping`: no clock
+ * readings, histograms, run counts or span checks), in one process and one
+ * module instance, in alternating order, one pair of runs per round.
  */
 import { TaskService } from "effect-task"
+import { layerWithoutBookkeeping } from "effect-task/internal"
 import * as Effect from "effect/Effect"
-import * as fs from "node:fs"
-import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import type * as Layer from "effect/Layer"
 import { type BodyKind, effectBody } from "./bodies.ts"
 import { collectGarbage } from "./extras.ts"
-import { taskServiceRun } from "./impls.ts"
 import { boundLabel, quantile } from "./matrix.ts"
 import { checkProbe, resetProbe } from "./probe.ts"
-
-type Service = typeof TaskService
 
 export interface BookkeepingConfig {
   readonly n: number
@@ -51,60 +48,42 @@ export interface BookkeepingResult {
 /** The target: the bookkeeping takes at most this share of the throughput, in every cell. */
 export const maxLoss = 0.1
 
-const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const baselineEntry = path.join(benchDir, "baseline", "dist", "index.js")
-const taskSources = path.resolve(benchDir, "..", "task", "src")
-const baselineSources = path.join(benchDir, "baseline", "src")
-const rebuild = "run node packages/bench/scripts/build-baseline.mjs (pnpm bench does)"
+/** A build of the service: `layer(bound)` provides it with that bound (`Infinity`: unbounded). */
+type Build = (bound: number) => Layer.Layer<TaskService>
 
-/** The first source file whose baseline copy differs from packages/task/src (other than the switch), if any. */
-const staleSource = (): string | undefined => {
-  for (const entry of fs.readdirSync(taskSources, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue
-    const file = path.join(entry.parentPath, entry.name)
-    const copy = path.join(baselineSources, path.relative(taskSources, file))
-    const text = fs.readFileSync(file, "utf8")
-    const expected = entry.name === "bookkeeping.ts"
-      ? text.replace("export const enabled: boolean = true", "export const enabled: boolean = false")
-      : text
-    if (!fs.existsSync(copy) || fs.readFileSync(copy, "utf8") !== expected) return path.relative(taskSources, file)
-  }
-  return undefined
-}
+const withBookkeeping: Build = (bound) =>
+  bound === Infinity ? TaskService.layerUnbounded : TaskService.layerBounded(bound)
 
-const loadBaseline = async (): Promise<Service> => {
-  if (!fs.existsSync(baselineEntry)) throw new Error(`${baselineEntry} is missing: ${rebuild}`)
-  const stale = staleSource()
-  if (stale !== undefined) {
-    throw new Error(`the build without bookkeeping is older than packages/task/src (${stale} differs): ${rebuild}`)
-  }
-  const module = (await import(pathToFileURL(baselineEntry).href)) as { TaskService: Service }
-  return module.TaskService
-}
-
-const run = (service: Service, n: number, bound: number, body: Effect.Effect<void>): Promise<void> =>
-  Effect.runPromise(taskServiceRun(service, n, bound, body))
+/** The same program for both builds: only the layer differs. */
+const run = (build: Build, n: number, bound: number, body: Effect.Effect<void>): Promise<void> =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      for (let i = 0; i < n; i++) yield* tasks.go("bench", body)
+      yield* tasks.blockTillDone
+    }).pipe(Effect.provide(build(bound)))
+  )
 
 /** throughput lost, from a ratio of run times (with / without) */
 const lossOf = (timeRatio: number): number => 1 - 1 / timeRatio
 
 export const measureBookkeeping = async (config: BookkeepingConfig): Promise<BookkeepingResult> => {
-  const without = await loadBaseline()
+  const without: Build = layerWithoutBookkeeping
   const cells: Array<BookkeepingCell> = []
   const failures: Array<string> = []
   // the package was warmed up (and maybe run through the whole matrix) before: warm the baseline the same way
   for (let round = 0; round < 2; round++) {
     for (const kind of ["sync", "hop", "promise-hop"] as const) {
       for (const bound of [8, Infinity]) {
-        for (const service of [without, TaskService]) await run(service, 10_000, bound, effectBody(kind))
+        for (const build of [without, withBookkeeping]) await run(build, 10_000, bound, effectBody(kind))
       }
     }
   }
-  const timed = async (service: Service, bound: number, kind: BodyKind, label: string): Promise<number> => {
+  const timed = async (build: Build, bound: number, kind: BodyKind, label: string): Promise<number> => {
     collectGarbage()
     resetProbe()
     const t0 = performance.now()
-    await run(service, config.n, bound, effectBody(kind))
+    await run(build, config.n, bound, effectBody(kind))
     const ms = performance.now() - t0
     const check = checkProbe(config.n, bound)
     if (!check.ok) failures.push(`${label}: ${check.message}`)
@@ -119,8 +98,8 @@ export const measureBookkeeping = async (config: BookkeepingConfig): Promise<Boo
       for (let round = -1; round < config.rounds; round++) {
         // alternate which build runs first, so that neither always inherits the other's heap
         const first = round % 2 === 0
-        const a = await timed(first ? TaskService : without, bound, kind, label)
-        const b = await timed(first ? without : TaskService, bound, kind, label)
+        const a = await timed(first ? withBookkeeping : without, bound, kind, label)
+        const b = await timed(first ? without : withBookkeeping, bound, kind, label)
         if (round < 0) continue // warm-up pair
         const withMs = first ? a : b
         const withoutMs = first ? b : a

@@ -59,16 +59,18 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as MutableHashMap from "effect/MutableHashMap"
 import * as Option from "effect/Option"
 import type * as Pull from "effect/Pull"
 import * as Schedule from "effect/Schedule"
 import { checkTask, invalid } from "./internal/arguments.ts"
-import type { Pool, Task, TaskOwner } from "./internal/pool.ts"
-import { State, taskSpan } from "./internal/pool.ts"
+import { poolOf, type TaskPool } from "./internal/pool.ts"
 import { registrationContext } from "./internal/quiescence.ts"
-import { poolOf, TaskService } from "./TaskService.ts"
+import { beginRun, endRun, rename, requeue, type RunSpec } from "./internal/runs.ts"
+import type { Task, TaskOwner } from "./internal/task.ts"
+import { TaskService } from "./TaskService.ts"
 
 /**
  * A key as a span attribute. `String(key)` throws for a null-prototype
@@ -337,7 +339,15 @@ export const make = <K>(options?: Options): Effect.Effect<Coalescer<K>, never, T
     return Effect.die(invalid("Coalescer.make", "retry", retry, "a Schedule"))
   }
   return Effect.withFiber((fiber) =>
-    Effect.map(TaskService, (service) => makeWith<K>(poolOf.get(service)!, registrationContext(fiber), retry))
+    Effect.flatMap(TaskService, (service) => {
+      const pool = poolOf(service)
+      if (pool === undefined) {
+        return Effect.die(
+          invalid("Coalescer.make", "TaskService", service, "a service built by TaskService.make or its layers")
+        )
+      }
+      return Effect.succeed(makeWith<K>(pool, registrationContext(fiber), retry))
+    })
   )
 }
 
@@ -586,7 +596,7 @@ const newEntry = (
 })
 
 const makeWith = <K>(
-  pool: Pool,
+  pool: TaskPool,
   /** the context the coalescer was made in: its timers run in it */
   timerContext: Context.Context<never>,
   retry: Schedule.Schedule<unknown, unknown> | undefined
@@ -749,24 +759,21 @@ const makeWith = <K>(
       Effect.suspend(() => {
         const task = entry.task!
         // the run starts: it takes the latest body, and later submits mark it pending
-        const parkedSince = entry.state === "parked" ? task.registeredAt : task.stateSince
+        const spec: RunSpec = {
+          name: entry.name,
+          body: entry.body,
+          context: entry.context,
+          parkedSince: entry.state === "parked" ? task.registeredAt : task.stateSince,
+          attributes: {
+            "effect_task.coalescer.key": keyAttribute(entry.key),
+            "effect_task.coalescer.run": entry.runs + 1,
+            "effect_task.coalescer.retries": entry.retries
+          }
+        }
         entry.state = "running"
         entry.pending = false
         entry.runs++
-        const name = entry.name
-        const context = entry.context
-        task.name = name
-        const now = pool.now()
-        if (task.state !== State.Running) pool.setState(task, State.Running, now) // got its slot back at once
-        pool.runStarted(task, parkedSince, now)
-        const run = pool.traced(context)
-          ? taskSpan(entry.body, task, {
-            "effect_task.coalescer.key": keyAttribute(entry.key),
-            "effect_task.coalescer.run": entry.runs,
-            "effect_task.coalescer.retries": entry.retries,
-            "effect_task.task.parked_ms": task.startedAt - parkedSince
-          })
-          : entry.body
+        const run = beginRun(pool, task, spec)
         /** A pending submit re-runs at once, as the same task; otherwise the task ends. */
         const next = (): Effect.Effect<void> => {
           // the task's end step removes the entry, waits for a retry, or (cancelled
@@ -775,43 +782,36 @@ const makeWith = <K>(
           entry.retryAt = undefined
           entry.state = "requeued"
           entry.pending = false
-          task.name = entry.name // the re-run waits (and shows in `snapshot`) under the latest submit's name
-          pool.setState(task, State.Requeued) // parked time of the re-run counts from here
-          if (task.holdsSlot) pool.releaseSlot(task)
-          return restore(Effect.andThen(pool.acquireSlot(task, State.Requeued), runLoop(entry)))
+          // the re-run waits (and shows in `snapshot`) under the latest submit's name
+          return restore(Effect.andThen(requeue(pool, task, entry.name), runLoop(entry)))
         }
         // Only the body (and the wait for a slot back) is interruptible: an interruption that
         // arrives once the body has ended must not skip its accounting (a failure counted once,
         // a pending submit honoured).
-        return Effect.flatMap(
-          Effect.exit(restore(Effect.provideContext(run, pool.contextFor(task, context)))),
-          (exit) => {
-            // interrupted while the body ran: the fiber ends with it, and its end step honours a pending submit
-            if (exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause)) {
-              return Effect.failCause(exit.cause as Cause.Cause<never>)
-            }
-            pool.runEnded(task, exit)
-            const failed = exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)
-            if (failed) {
-              pool.recordFailure(name, context, exit.cause)
-              entry.retries++
-            } else if (exit._tag === "Success") {
-              entry.retries = 0 // a success resets the key's schedule
-              entry.step = undefined
-            }
-            if (!failed || retry === undefined || entry.pending || entry.cancelling) return next()
-            return Effect.flatMap(nextRetry(entry, exit.cause), (at) => {
-              if (at === undefined) {
-                // the schedule is done: the key gives up
-                entry.retries = 0
-                entry.step = undefined
-              } else if (!entry.pending && !entry.cancelling) {
-                entry.retryAt = at // the task's end step starts the wait
-              }
-              return next()
-            })
+        return Effect.flatMap(Effect.exit(restore(run)), (exit) => {
+          // interrupted while the body ran: the fiber ends with it, and its end step honours a pending submit
+          if (exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause)) {
+            return Effect.failCause(exit.cause as Cause.Cause<never>)
           }
-        )
+          const failed = endRun(pool, task, spec, exit)
+          if (failed) {
+            entry.retries++
+          } else {
+            entry.retries = 0 // a success resets the key's schedule
+            entry.step = undefined
+          }
+          if (!failed || retry === undefined || entry.pending || entry.cancelling) return next()
+          return Effect.flatMap(nextRetry(entry, (exit as Exit.Failure<unknown, unknown>).cause), (at) => {
+            if (at === undefined) {
+              // the schedule is done: the key gives up
+              entry.retries = 0
+              entry.step = undefined
+            } else if (!entry.pending && !entry.cancelling) {
+              entry.retryAt = at // the task's end step starts the wait
+            }
+            return next()
+          })
+        })
       })
     )
 
@@ -843,7 +843,7 @@ const makeWith = <K>(
       return
     }
     if (entry.state === "running" || entry.cancelling) entry.pending = true
-    else entry.task.name = name
+    else rename(entry.task, name)
   }
 
   return {

@@ -45,10 +45,13 @@ import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as os from "node:os"
+import { type Accounting, ExactAccounting } from "./internal/accounting.ts"
 import { checkTask, invalid, withName, withWorkers } from "./internal/arguments.ts"
 import * as Metrics from "./internal/metrics.ts"
-import { Pool, State, stateName, type Task } from "./internal/pool.ts"
-import { regionContext, registrationContext } from "./internal/quiescence.ts"
+import { attachPool, TaskPool } from "./internal/pool.ts"
+import { registrationContext } from "./internal/quiescence.ts"
+import { yieldWith } from "./internal/runs.ts"
+import { stateName, type Task } from "./internal/task.ts"
 
 /**
  * What `snapshot` reports for one registered task.
@@ -306,56 +309,6 @@ export interface Options {
  */
 export const defaultWorkers = (): number => os.availableParallelism() * 4
 
-const yieldWith = <A, E, R>(
-  pool: Pool,
-  self: Effect.Effect<A, E, R>,
-  quiescent: boolean
-): Effect.Effect<A, E, R> => {
-  if (!Effect.isEffect(self)) {
-    return Effect.die(
-      invalid(quiescent ? "TaskService.yieldQuiescent" : "TaskService.yieldSlot", "self", self, "an Effect")
-    )
-  }
-  return Effect.withFiber((fiber) => {
-    const task = pool.taskOf(fiber)
-    if (task === undefined) return self // outside any task, or on a child fiber of a body
-    const releaseSlot = task.holdsSlot && pool.bound !== Infinity
-    const leaveCount = quiescent && task.counted
-    if (!releaseSlot && !leaveCount) return self // an enclosing yield already released what this one would
-    return Effect.uninterruptibleMask((restore) => {
-      const previous = task.state
-      if (releaseSlot) pool.releaseSlot(task)
-      if (leaveCount) pool.uncount(task)
-      pool.setState(task, leaveCount ? State.YieldedQuiescent : State.YieldedSlot)
-      // the region runs under a scheduler and a tracer of its own (see `internal/quiescence.ts`)
-      const region = leaveCount
-        ? Effect.updateContext(
-          restore(self),
-          regionContext(pool.quiescence.regionOf(task)) as (context: Context.Context<R>) => Context.Context<R>
-        )
-        : restore(self)
-      const inner = Effect.ensuring(
-        region,
-        Effect.sync(() => {
-          // counted again as soon as `self` ends, before waiting for a slot; until
-          // the slot is back it is a parked task (`acquireSlot` makes it running)
-          if (leaveCount) pool.recount(task)
-          pool.setState(task, releaseSlot ? State.Requeued : previous)
-        })
-      )
-      if (!releaseSlot) return inner
-      // Waiting for the slot is interruptible. If the fiber is interrupted
-      // the slot is simply not taken back; if it was granted meanwhile, the
-      // task's exit gives it back. `holdsSlot` is the only truth.
-      const reacquire = restore(pool.acquireSlot(task))
-      return Effect.matchCauseEffect(inner, {
-        onFailure: (cause) => Effect.andThen(reacquire, Effect.failCause(cause)),
-        onSuccess: (value) => Effect.as(reacquire, value)
-      })
-    })
-  })
-}
-
 const toInfo = (epoch: number) => (task: Task): TaskInfo => {
   const info = {
     id: task.id,
@@ -366,13 +319,6 @@ const toInfo = (epoch: number) => (task: Task): TaskInfo => {
   }
   return task.owner === undefined ? info : { ...info, key: task.owner.key, retries: task.owner.retries ?? 0 }
 }
-
-/**
- * Internal access for `Coalescer`: the pool behind a service.
- *
- * @internal
- */
-export const poolOf = new WeakMap<Shape, Pool>()
 
 /**
  * Builds a task service in the current scope; closing the scope interrupts
@@ -407,21 +353,36 @@ export const make = (options?: Options): Effect.Effect<Shape, never, Scope.Scope
     )
   )
 
-const makeWithBound = (bound: number, serviceName?: string): Effect.Effect<Shape, never, Scope.Scope> =>
+/**
+ * Builds a service with the bound already checked. `accounting` chooses the
+ * bookkeeping strategy (`internal/accounting.ts`): exact by default; the
+ * benchmark passes `NoAccounting` through `effect-task/internal`.
+ *
+ * @internal
+ */
+export const makeWithBound = (
+  bound: number,
+  serviceName?: string,
+  accounting?: (clock: Clock.Clock) => Accounting
+): Effect.Effect<Shape, never, Scope.Scope> =>
   Effect.gen(function*() {
     const scheduler = yield* Scheduler.Scheduler
     const clock = yield* Clock.Clock
     const context = yield* Effect.context<never>()
-    const pool = new Pool(bound, scheduler.makeDispatcher(), clock)
+    const pool = new TaskPool(
+      bound,
+      scheduler.makeDispatcher(),
+      accounting === undefined ? new ExactAccounting(clock) : accounting(clock)
+    )
     // The series outlive the service: closing folds its final values into
     // them and leaves them registered, for an exporter's last flush.
     const retireMetrics = Metrics.register(context, pool, serviceName)
     yield* Effect.addFinalizer(() => Effect.ensuring(pool.shutdown(), Effect.sync(retireMetrics)))
 
     const activeCount = Effect.sync(() => pool.active)
-    const failures = Effect.sync(() => pool.failures)
-    const workers = Effect.sync(() => (pool.bound === Infinity ? undefined : pool.bound))
-    const snapshot = Effect.sync(() => pool.tasks().map(toInfo(pool.epoch)))
+    const failures = Effect.sync(() => pool.failed)
+    const workers = Effect.sync(() => (pool.admission.bound === Infinity ? undefined : pool.admission.bound))
+    const snapshot = Effect.sync(() => pool.tasks().map(toInfo(pool.accounting.epoch)))
     const activeChanges = Stream.callback<number>((queue) =>
       Effect.acquireRelease(
         Effect.sync(() => pool.subscribe(queue)),
@@ -476,12 +437,14 @@ const makeWithBound = (bound: number, serviceName?: string): Effect.Effect<Shape
       yieldQuiescent: (self) => yieldWith(pool, self, true),
       snapshot,
       resize(newWorkers: number): Effect.Effect<void> {
-        return withWorkers("TaskService.resize", newWorkers, (newBound) => Effect.sync(() => pool.resize(newBound)))
+        return withWorkers("TaskService.resize", newWorkers, (newBound) =>
+          Effect.sync(() =>
+            pool.admission.resize(newBound)
+          ))
       },
       workers
     }
-    poolOf.set(shape, pool)
-    return shape
+    return attachPool(shape, pool)
   })
 
 /**

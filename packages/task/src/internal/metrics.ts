@@ -45,7 +45,7 @@ export interface MetricSource {
   readonly yielded: number
   readonly started: number
   readonly succeeded: number
-  readonly failures: number
+  readonly failed: number
   readonly interrupted: number
   readonly parkedTime: DurationHistogram
   readonly runningTime: DurationHistogram
@@ -96,7 +96,7 @@ class Aggregate {
   readonly live = new Set<MetricSource>()
   started = 0
   succeeded = 0
-  failures = 0
+  failed = 0
   interrupted = 0
   readonly parkedTime = new DurationHistogram()
   readonly runningTime = new DurationHistogram()
@@ -126,7 +126,7 @@ class Aggregate {
     if (!this.live.delete(source)) return
     this.started += source.started
     this.succeeded += source.succeeded
-    this.failures += source.failures
+    this.failed += source.failed
     this.interrupted += source.interrupted
     this.parkedTime.add(source.parkedTime)
     this.runningTime.add(source.runningTime)
@@ -186,7 +186,7 @@ export const register = (
   add(definitions.yielded, () => a.gauge((s) => s.yielded))
   add(definitions.started, () => a.counter(a.started, (s) => s.started))
   add(definitions.succeeded, () => a.counter(a.succeeded, (s) => s.succeeded))
-  add(definitions.failed, () => a.counter(a.failures, (s) => s.failures))
+  add(definitions.failed, () => a.counter(a.failed, (s) => s.failed))
   add(definitions.interrupted, () => a.counter(a.interrupted, (s) => s.interrupted))
   add(definitions.parkedDuration, () => a.histogram(a.parkedTime, (s) => s.parkedTime))
   add(definitions.runningDuration, () => a.histogram(a.runningTime, (s) => s.runningTime))

@@ -1,40 +1,36 @@
 /**
- * The state machine behind `TaskService`: counters, the FIFO slot queue, task
- * fibers, `blockTillDone` waiters and change subscribers. Quiescence waiters
- * and the `yieldQuiescent` regions live in `quiescence.ts`; the pool reports
- * every decrement to it.
+ * The task pool: registration, start, exit, shutdown, `snapshot` and the
+ * counters behind `TaskService`. Who gets a slot is decided by
+ * `admission.ts`, when granted tasks start by `starter.ts`, when quiescence
+ * holds by `quiescence.ts`, what a run records by `accounting.ts`; the
+ * multi-run protocol (coalescer runs, yields) is `runs.ts`, on top of this.
  *
  * Every mutation below is plain synchronous JavaScript. A fiber runs one
  * synchronous step at a time on the single JavaScript thread, so each method
- * of `Pool` is one atomic step with respect to every other fiber: a check and
- * the registration that depends on it can never be separated by another
- * fiber's step. That is why this module uses plain fields instead of `Ref`s.
+ * is one atomic step with respect to every other fiber: a check and the
+ * registration that depends on it can never be separated by another fiber's
+ * step. That is why this module uses plain fields instead of `Ref`s.
  *
  * Invariants (after every method returns):
- * - `running <= bound` unless `resize` lowered the bound below the number of
- *   slots already held (they drain; nothing new starts until `running < bound`)
- * - `running` = number of tasks with `holdsSlot`
- * - `registered` = tasks registered and not yet finished
- * - `active` = `registered` - tasks with `counted === false` (inside `yieldQuiescent`)
- * - `parked` = live entries of the FIFO slot queue (`SlotQueue.size`): records
- *   of plain tasks not started yet, and `Task` entries (coalescer runs not
- *   started yet, started tasks waiting to get their slot back)
- * - queue non-empty implies `running >= bound` (nobody waits for a free slot)
- * - a task is in the slot queue at most once, and only while it holds no slot
- * - `yielded` = started tasks in state `YieldedSlot` or `YieldedQuiescent`
- * - started tasks are exactly those linked from `liveHead`
- * - `doneLimit` = the largest `limit` of `doneWaiters` (`-1` without any), and
- *   `registered > doneLimit`: a waiter is completed in the step that brings
- *   `registered` down to its limit
+ * - `registered` = tasks registered and not yet finished (the live tasks:
+ *   parked, granted, started), `active` = `registered` - tasks with
+ *   `counted === false` (inside `yieldQuiescent`)
+ * - `yielded` = tasks in state `YieldedSlot` or `YieldedQuiescent`
+ * - started tasks are exactly those in `live`
+ * - `failed` = runs ended with a typed failure or a defect; `interrupted`
+ *   here = tasks dropped unstarted or interrupted between coalescer runs
+ *   (runs interrupted mid-body are the accounting's)
+ * - `closed` never goes back to `false`; once closed nothing registers
  *
- * Waits (`blockTillDone`, `awaitQuiescence`, `acquireSlot`) check their
+ * Waits (`blockTillDone`, `awaitQuiescence`, taking a slot back) check their
  * condition inside `Effect.callback`'s registration function: the check and
  * the registration are one step, whatever the op budget or the scheduler.
+ * Completed waiters are resumed at the end of the step that completed them
+ * (`wakeups`, `flushWakeups`), once the counters are final: a resumed fiber
+ * runs inline and may call back into the pool.
  *
- * Ordering: slots go to the queue's head first; a grant only marks the task
- * and puts it on `ready`, and `drain` starts or resumes `ready` tasks in grant
- * order — inline after a task's exit (so a run of synchronous bodies costs no
- * scheduler round per task), otherwise in a scheduled slice.
+ * Gotcha: `finish` calls the owner's `onExit` before the counters go down;
+ * an owner may `register` from there (a coalescer re-run).
  *
  * @internal
  */
@@ -43,159 +39,28 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import * as Queue from "effect/Queue"
+import type * as Queue from "effect/Queue"
 import type * as Scheduler from "effect/Scheduler"
-import * as Tracer from "effect/Tracer"
-import * as Bookkeeping from "./bookkeeping.ts"
-import { ServiceClock, type TimeSource } from "./clock.ts"
-import { DurationHistogram } from "./histogram.ts"
+import type { Accounting } from "./accounting.ts"
+import { taskSpan } from "./accounting.ts"
+import { Admission } from "./admission.ts"
+import { LiveTasks } from "./liveTasks.ts"
 import type { MetricSource } from "./metrics.ts"
+import { DoneWaiters, Subscribers } from "./observers.ts"
 import { Quiescence } from "./quiescence.ts"
-import { type ParkedRecord, SlotQueue } from "./slotQueue.ts"
+import type { ParkedRecord } from "./slotQueue.ts"
+import { StartQueue } from "./starter.ts"
+import { isYielded, State, Task, type TaskOwner, TaskRun } from "./task.ts"
 
-/**
- * Task states, as small integers for a cheap hot path.
- *
- * @internal
- */
-export const State = {
-  /** registered, waiting for its first slot; no fiber yet */
-  Parked: 0,
-  /** slot granted, fiber about to start */
-  Starting: 1,
-  Running: 2,
-  YieldedSlot: 3,
-  YieldedQuiescent: 4,
-  /** a started task waiting in the slot queue to get a slot back */
-  Requeued: 5,
-  Done: 6
-} as const
+let nextPoolId = 0
 
 /** @internal */
-export type State = typeof State[keyof typeof State]
-
-/** @internal */
-export type StateName = "parked" | "running" | "yielded-slot" | "yielded-quiescent"
-
-const stateNames: ReadonlyArray<StateName> = [
-  "parked",
-  "running",
-  "running",
-  "yielded-slot",
-  "yielded-quiescent",
-  "parked",
-  "running"
-]
-
-/** @internal */
-export const stateName = (state: State): StateName => stateNames[state]!
-
-/**
- * Hooks a `Coalescer` attaches to its runs.
- *
- * @internal
- */
-export interface TaskOwner {
-  readonly key: unknown
-  /** consecutive failed runs of the key, shown in `snapshot` */
-  readonly retries?: number
-  /** called once, synchronously, when the task's fiber has exited or the task was dropped unstarted */
-  onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void
-}
-
-/**
- * What only a started task needs. Kept apart so that a parked task — there
- * may be a million of them — carries only what it needs while it waits.
- *
- * @internal
- */
-export class TaskRun {
-  fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
-  /** set while the task waits in the slot queue to get a slot back */
-  resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
-  /** when the current body (or coalescer run) started */
-  startedAt = 0
-  /** a body (or coalescer run) has started and not ended */
-  open = false
-  /** links of the pool's list of started tasks */
-  liveNext: Task | undefined = undefined
-  livePrev: Task | undefined = undefined
-}
-
-/** @internal */
-export class Task {
-  readonly id: number
-  name: string
-  body: Effect.Effect<unknown, unknown> | undefined
-  context: Context.Context<never>
-  readonly owner: TaskOwner | undefined
-  state: State = State.Parked as State
-  holdsSlot = false
-  counted = true
-  /** in the slot queue (as a `Task` entry) */
-  queued = false
-  readonly registeredAt: number
-  stateSince: number
-  /** set when the task starts */
-  run: TaskRun | undefined = undefined
-  /**
-   * `TaskService.run`: receives the task's exit once the step that finished
-   * the task is consistent (queued with the other wake-ups). A task with a
-   * hook is a plain task in every other way, except that its failure is
-   * counted but not logged (its caller gets the cause).
-   */
-  exitHook: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined = undefined
-
-  constructor(
-    id: number,
-    name: string,
-    body: Effect.Effect<unknown, unknown>,
-    context: Context.Context<never>,
-    owner: TaskOwner | undefined,
-    now: number
-  ) {
-    this.id = id
-    this.name = name
-    this.body = body
-    this.context = context
-    this.owner = owner
-    this.registeredAt = now
-    this.stateSince = now
-  }
-
-  /** the task's own fiber, once its body runs */
-  get fiber(): Fiber.Fiber<unknown, unknown> | undefined {
-    return this.run?.fiber
-  }
-
-  get startedAt(): number {
-    return this.run?.startedAt ?? 0
-  }
-}
-
-interface DoneWaiter {
-  /** completes when `registered <= limit` */
-  readonly limit: number
-  readonly resume: (effect: Effect.Effect<void>) => void
-}
-
-/** how many task starts / resumes one drain runs before it hands the thread back */
-const drainBudget = 2048
-
-/** @internal */
-export class Pool implements MetricSource {
-  bound: number
-  running = 0
-  active = 0
+export class TaskPool implements MetricSource {
   registered = 0
-  failures = 0
-  /** started tasks inside a yield, without a worker slot */
+  active = 0
   yielded = 0
-  started = 0
-  succeeded = 0
-  interrupted = 0
-  readonly parkedTime = new DurationHistogram()
-  readonly runningTime = new DurationHistogram()
+  failed = 0
+  private interruptedOutsideRuns = 0
   closed = false
   /**
    * Called once, synchronously, when shutdown starts (after `closed` is set,
@@ -206,101 +71,72 @@ export class Pool implements MetricSource {
   readonly shutdownHooks = new Set<() => void>()
   private nextId = 1
 
-  /** FIFO slot queue: parked tasks and started tasks waiting to get a slot back */
-  private readonly queue = new SlotQueue()
-
-  /** tasks waiting for a slot (not started yet, or coming back) */
-  get parked(): number {
-    return this.queue.size
-  }
-
+  readonly accounting: Accounting
+  readonly admission: Admission
+  private readonly starter: StartQueue
+  private readonly live = new LiveTasks()
   /**
-   * Started tasks, in an intrusive list (`run.liveNext`/`livePrev`): what shutdown
-   * interrupts. Which task a fiber runs is found through `currentTask`, a
-   * reference in the fiber's context, compared with `task.fiber`.
+   * Which task a fiber runs: a reference in the fiber's context, compared
+   * with `task.fiber` (forked fibers inherit it). One key per pool, so that
+   * a body of another service's task is not mistaken for ours.
    */
-  private liveHead: Task | undefined = undefined
   private readonly currentTask: Context.Reference<Task | undefined>
-  private static nextPoolId = 0
-
-  /** granted tasks waiting to be started or resumed, run in order by `drain` */
-  private ready: Array<Task> = []
-  private readyHead = 0
-  private draining = false
-  private drainScheduled = false
 
   /** waiters completed during the current step, resumed once the step is done */
   private wakeups: Array<(effect: Effect.Effect<void>) => void> = []
-  /** `awaitQuiescence` waiters and the `yieldQuiescent` regions (see `quiescence.ts`) */
+  /** `awaitQuiescence` waiters and the `yieldQuiescent` regions */
   readonly quiescence: Quiescence = new Quiescence(
     this,
     (resume) => this.wakeups.push(resume),
     () => this.flushWakeups()
   )
-  private readonly doneWaiters = new Set<DoneWaiter>()
-  /** the largest `limit` among `doneWaiters`, `-1` without any: a finish below it completes some */
-  private doneLimit = -1
-  private readonly subscribers = new Set<Queue.Queue<number, Cause.Done>>()
+  private readonly doneWaiters = new DoneWaiters()
+  private readonly subscribers = new Subscribers()
 
-  private readonly dispatcher: Scheduler.SchedulerDispatcher
-  readonly clock: ServiceClock
-
-  constructor(
-    bound: number,
-    dispatcher: Scheduler.SchedulerDispatcher,
-    clock: TimeSource | ServiceClock
-  ) {
-    this.bound = bound
-    this.dispatcher = dispatcher
-    this.clock = clock instanceof ServiceClock ? clock : new ServiceClock(clock)
-    // one key per pool, so that a body of another service's task is not mistaken for ours
-    this.currentTask = Context.Reference<Task | undefined>(`effect-task/CurrentTask/${Pool.nextPoolId++}`, {
+  constructor(bound: number, dispatcher: Scheduler.SchedulerDispatcher, accounting: Accounting) {
+    this.accounting = accounting
+    this.starter = new StartQueue(dispatcher, (task) => this.start(task))
+    this.admission = new Admission(bound, this.starter, this.materialize, () => accounting.now())
+    this.currentTask = Context.Reference<Task | undefined>(`effect-task/CurrentTask/${nextPoolId++}`, {
       defaultValue: () => undefined
     })
   }
 
-  /**
-   * Milliseconds since the pool was made (see `ServiceClock`); `TaskInfo`
-   * adds `epoch` back. A task's exit reads it once for its metrics and the
-   * grants it makes.
-   */
+  // metric sources (`metrics.ts`)
+  get running(): number {
+    return this.admission.running
+  }
+  get parked(): number {
+    return this.admission.parked
+  }
+  get started(): number {
+    return this.accounting.started
+  }
+  get succeeded(): number {
+    return this.accounting.succeeded
+  }
+  get interrupted(): number {
+    return this.interruptedOutsideRuns + this.accounting.interrupted
+  }
+  get parkedTime() {
+    return this.accounting.parkedTime
+  }
+  get runningTime() {
+    return this.accounting.runningTime
+  }
+
+  /** Milliseconds since the pool was made; `TaskInfo` adds `epoch` back. */
   now(): number {
-    return this.clock.now()
+    return this.accounting.now()
   }
 
-  get epoch(): number {
-    return this.clock.epoch
-  }
-
-  private tracedContext: Context.Context<never> | undefined = undefined
-  private tracedResult = false
-
-  /**
-   * Whether `context` has a span to parent a task's span: tracing is in use.
-   * Tasks registered from one fiber share its context, so the last answer is
-   * kept.
-   */
-  traced(context: Context.Context<never>): boolean {
-    if (!Bookkeeping.enabled) return false
-    if (context !== this.tracedContext) {
-      this.tracedContext = context
-      this.tracedResult = Context.getOrUndefined(context, Tracer.ParentSpan) !== undefined
-    }
-    return this.tracedResult
-  }
-
-  /**
-   * `context` with this pool's marker set to `task`: what a coalescer run
-   * executes its body in, so that the submitter's marker (a submit made from
-   * inside another task) does not hide the run's own.
-   */
+  /** `context` with this pool's marker set to `task`: what the task's runs execute in. */
   contextFor(task: Task, context: Context.Context<never>): Context.Context<never> {
     return Context.add(context, this.currentTask, task)
   }
 
-  /** The task whose body is the calling fiber, if any. */
+  /** The task whose body is `fiber`, if any (a child fiber of a body is not). */
   taskOf(fiber: Fiber.Fiber<unknown, unknown>): Task | undefined {
-    // child fibers inherit the reference: only the body's own fiber matches
     const task = fiber.getRef(this.currentTask)
     return task !== undefined && task.fiber === fiber ? task : undefined
   }
@@ -327,38 +163,36 @@ export class Pool implements MetricSource {
     const id = this.nextId++
     this.registered++
     this.active++
-    this.publish()
-    if (this.hasFreeSlot()) {
+    this.subscribers.publish(this.active)
+    if (this.admission.hasFreeSlot()) {
       const task = new Task(id, name, body, context, owner, now)
       task.exitHook = exitHook
-      this.grant(task, now)
-      this.scheduleDrain()
+      this.admission.admit(task, now)
       return task
     }
     if (owner === undefined && exitHook === undefined) {
       // a plain task waits as a record; its Task is made when it gets a slot
-      this.queue.pushRecord(id, name, body, context, now)
+      this.admission.parkRecord(id, name, body, context, now)
       return undefined
     }
     const task = new Task(id, name, body, context, owner, now)
     task.exitHook = exitHook
-    this.queue.pushTask(task)
+    this.admission.park(task)
     return task
   }
 
   /**
    * Drops a registered task whose fiber has not started (parked as a `Task`
-   * entry, or granted and waiting in `ready`): it leaves the queue, gives
-   * back a slot it was granted and is finished as interrupted, as shutdown
-   * drops unstarted tasks. Returns `false`, doing nothing, when its fiber has
+   * entry, or granted and waiting to start): it leaves the queue, gives back
+   * a slot it was granted and is finished as interrupted, as shutdown drops
+   * unstarted tasks. Returns `false`, doing nothing, when its fiber has
    * started (the caller interrupts the fiber) and `true` otherwise (also when
-   * it had already finished). Used by `TaskService.run` (its caller is
-   * interrupted) and `Coalescer.cancel`.
+   * it had already finished).
    */
   dropUnstarted(task: Task): boolean {
     if (task.state === State.Done) return true
     if (task.fiber !== undefined) return false
-    this.interrupted++
+    this.interruptedOutsideRuns++
     this.finish(task, Exit.interrupt())
     return true
   }
@@ -366,89 +200,16 @@ export class Pool implements MetricSource {
   private readonly materialize = (record: ParkedRecord): Task =>
     new Task(record.id, record.name, record.body, record.context, undefined, record.registeredAt)
 
-  /** A slot is free and nobody waits for one: a newcomer takes it without queueing. */
-  private hasFreeSlot(): boolean {
-    return this.running < this.bound && this.queue.size === 0
-  }
-
-  /** Granted tasks whose fiber has not started yet (shutdown drops them). */
-  private unstartedReady(): Array<Task> {
-    const out: Array<Task> = []
-    for (let i = this.readyHead; i < this.ready.length; i++) {
-      const task = this.ready[i]!
-      if (task.fiber === undefined && task.state !== State.Done) out.push(task)
-    }
-    return out
-  }
-
-  /** Gives `task` a slot and queues it for start (or resume). */
-  private grant(task: Task, now: number): void {
-    this.running++
-    task.holdsSlot = true
-    task.state = task.fiber === undefined ? State.Starting : State.Running
-    task.stateSince = now
-    this.ready.push(task)
-  }
-
-  private scheduleDrain(): void {
-    if (this.draining || this.drainScheduled) return
-    this.drainScheduled = true
-    this.dispatcher.scheduleTask(this.scheduledDrain, 0)
-  }
-
-  private readonly scheduledDrain = (): void => {
-    this.drainScheduled = false
-    this.drain()
-  }
-
-  /**
-   * Starts or resumes granted tasks in grant order. Bodies that finish
-   * synchronously grant the next task from inside this loop (their exit
-   * observer runs inline), so a run of synchronous bodies costs no scheduler
-   * round per task; the budget hands the thread back now and then.
-   */
-  private drain(): void {
-    if (this.draining) return
-    this.draining = true
-    try {
-      let budget = drainBudget
-      while (this.readyHead < this.ready.length) {
-        if (budget-- === 0) break
-        const task = this.ready[this.readyHead]!
-        this.ready[this.readyHead++] = undefined as any
-        if (task.fiber === undefined) {
-          this.start(task)
-        } else {
-          const run = task.run!
-          const resume = run.resume
-          run.resume = undefined
-          resume?.(Effect.void)
-        }
-      }
-      if (this.readyHead === this.ready.length) {
-        this.ready.length = 0
-        this.readyHead = 0
-      }
-    } finally {
-      if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
-        // a steady flow never empties `ready`: drop the consumed prefix
-        this.ready = this.ready.slice(this.readyHead)
-        this.readyHead = 0
-      }
-      this.draining = false
-    }
-    // out of budget: hand the thread back and go on in a scheduled slice
-    if (this.readyHead < this.ready.length) this.scheduleDrain()
-  }
-
+  /** Forks a granted task's fiber (called by the start queue, in grant order). */
   private start(task: Task): void {
-    if (task.state === State.Done) return // dropped by shutdown before it started
     task.state = State.Running
-    task.run = new TaskRun()
+    const run = task.run = new TaskRun()
     if (task.owner === undefined) {
+      // a plain task's one run is its body (a coalescer's runs begin in `runs.ts`)
       const now = this.now()
       task.stateSince = now
-      this.runStarted(task, task.registeredAt, now)
+      run.open = true
+      this.accounting.runStarted(run, task.registeredAt, now)
     }
     // `bindTask` usually runs inside `runForkWith`, before it returns, and
     // takes the task from `starting`. Under a scheduler that yields before a
@@ -457,7 +218,7 @@ export class Pool implements MetricSource {
     this.starting = task
     const fiber = Effect.runForkWith(this.contextFor(task, task.context))(this.bindTask)
     this.starting = undefined
-    if (task.run.fiber === undefined) this.bind(task, fiber)
+    if (run.fiber === undefined) this.bind(task, fiber)
   }
 
   private starting: Task | undefined = undefined
@@ -469,7 +230,7 @@ export class Pool implements MetricSource {
    */
   private bind(task: Task, fiber: Fiber.Fiber<unknown, unknown>): void {
     task.run!.fiber = fiber
-    this.link(task)
+    this.live.link(task)
     fiber.addObserver((exit) => this.onExit(task, exit))
   }
 
@@ -479,129 +240,37 @@ export class Pool implements MetricSource {
     if (task.run!.fiber === undefined) this.bind(task, fiber)
     const body = task.body!
     task.body = undefined
-    if (task.owner !== undefined || !this.traced(task.context)) return body // coalescer runs open a span per run
+    if (task.owner !== undefined || !this.accounting.traced(task.context)) return body // coalescer runs open a span per run
     return taskSpan(body, task, { "effect_task.task.parked_ms": task.startedAt - task.registeredAt })
   })
 
-  /** Metrics: a body or coalescer run starts after waiting for a slot since `parkedSince`. */
-  runStarted(task: Task, parkedSince: number, now: number = this.now()): void {
-    const run = task.run!
-    run.open = true
-    if (!Bookkeeping.enabled) return
-    run.startedAt = now
-    this.started++
-    this.parkedTime.observeMillis(now - parkedSince)
-  }
-
-  /** Metrics: a body or coalescer run ended (its failure, if any, is counted by `recordFailure`). */
-  runEnded(task: Task, exit: Exit.Exit<unknown, unknown>, now: number = this.now()): void {
-    const run = task.run!
-    run.open = false
-    if (!Bookkeeping.enabled) return
-    this.runningTime.observeMillis(now - run.startedAt)
-    if (exit._tag === "Success") this.succeeded++
-    else if (Cause.hasInterruptsOnly(exit.cause)) this.interrupted++
-  }
-
+  /** Moves a task to `state`, keeping `yielded` exact. */
   setState(task: Task, state: State, now: number = this.now()): void {
-    const wasYielded = task.state === State.YieldedSlot || task.state === State.YieldedQuiescent
-    const isYielded = state === State.YieldedSlot || state === State.YieldedQuiescent
-    if (wasYielded !== isYielded) this.yielded += isYielded ? 1 : -1
+    const was = isYielded(task.state)
+    if (was !== isYielded(state)) this.yielded += was ? -1 : 1
     task.state = state
     task.stateSince = now
   }
 
   /** Every registered task, in registration order. */
   tasks(): Array<Task> {
-    const out: Array<Task> = []
-    for (let task = this.liveHead; task !== undefined; task = task.run!.liveNext) out.push(task)
-    this.queue.forEach((record) => out.push(this.materialize(record)), (task) => {
+    const out = this.live.toArray()
+    this.admission.forEach((record) => out.push(this.materialize(record)), (task) => {
       if (task.fiber === undefined) out.push(task)
     })
-    for (const task of this.unstartedReady()) out.push(task)
+    for (const task of this.starter.unstarted()) out.push(task)
     return out.toSorted((a, b) => a.id - b.id)
   }
 
-  private link(task: Task): void {
-    task.run!.liveNext = this.liveHead
-    if (this.liveHead !== undefined) this.liveHead.run!.livePrev = task
-    this.liveHead = task
-  }
-
-  private unlinkLive(task: Task): void {
-    const run = task.run!
-    if (run.livePrev === undefined) this.liveHead = run.liveNext
-    else run.livePrev.run!.liveNext = run.liveNext
-    if (run.liveNext !== undefined) run.liveNext.run!.livePrev = run.livePrev
-    run.livePrev = run.liveNext = undefined
-  }
-
   // ---------------------------------------------------------------------------
-  // the slot queue
-  // ---------------------------------------------------------------------------
-
-  /** Hands free slots to the oldest waiters. */
-  private grantWaiting(now?: number): void {
-    if (this.queue.size === 0 || this.running >= this.bound) return
-    if (now === undefined) now = this.now()
-    while (this.running < this.bound) {
-      const task = this.queue.shift(this.materialize)
-      if (task === undefined) break
-      this.grant(task, now)
-    }
-    this.scheduleDrain()
-  }
-
-  releaseSlot(task: Task): void {
-    task.holdsSlot = false
-    this.running--
-    this.grantWaiting()
-  }
-
-  /**
-   * Takes a slot for a started task: at once when one is free and nobody is
-   * queued, otherwise at the back of the queue. Interruptible while queued.
-   *
-   * The check and the queueing are one step: both run inside the callback's
-   * registration, so no yield (the op budget, a time-slicing scheduler) can
-   * fall between them and strand the task behind a slot freed meanwhile.
-   */
-  acquireSlot(task: Task, waitingState: State = State.Requeued): Effect.Effect<void> {
-    return Effect.callback<void>((resume) => {
-      if (task.holdsSlot) return resume(Effect.void)
-      if (this.hasFreeSlot()) {
-        this.running++
-        task.holdsSlot = true
-        this.setState(task, State.Running)
-        return resume(Effect.void)
-      }
-      task.run!.resume = resume
-      task.state = waitingState
-      task.stateSince = this.now()
-      this.queue.pushTask(task)
-      return this.cancelAcquire(task)
-    })
-  }
-
-  /** What interrupting a queued `acquireSlot` does: leave the queue if still in it. */
-  private cancelAcquire(task: Task): Effect.Effect<void> {
-    return Effect.sync(() => {
-      if (task.queued) {
-        this.queue.remove(task)
-        task.run!.resume = undefined
-      }
-    })
-  }
-
-  // ---------------------------------------------------------------------------
-  // counting
+  // counting and waits
   // ---------------------------------------------------------------------------
 
   /** The task leaves `active` (entering `yieldQuiescent`). */
   uncount(task: Task): void {
     task.counted = false
     this.active--
-    this.publish()
+    this.subscribers.publish(this.active)
     this.quiescence.enter(task)
     this.flushWakeups()
   }
@@ -611,14 +280,10 @@ export class Pool implements MetricSource {
     this.quiescence.leave(task)
     task.counted = true
     this.active++
-    this.publish()
+    this.subscribers.publish(this.active)
   }
 
-  /**
-   * Resumes completed waiters. Called only where the pool's state is
-   * consistent again: a resumed fiber runs inline and may call back into the
-   * pool.
-   */
+  /** Resumes completed waiters; called only where the pool's state is consistent again. */
   private flushWakeups(): void {
     if (this.wakeups.length === 0) return
     const wakeups = this.wakeups
@@ -626,11 +291,7 @@ export class Pool implements MetricSource {
     for (let i = 0; i < wakeups.length; i++) wakeups[i]!(Effect.void)
   }
 
-  /**
-   * Waits until `active <= threshold` under the hand-off rule (see
-   * `quiescence.ts`). The check and the registration are one step, inside
-   * the callback's registration.
-   */
+  /** Waits until `active <= threshold` under the hand-off rule (see `quiescence.ts`). */
   awaitQuiescence(threshold: number): Effect.Effect<void> {
     if (threshold < 0) return Effect.never
     return Effect.callback<void>((resume) => {
@@ -640,42 +301,16 @@ export class Pool implements MetricSource {
     })
   }
 
-  /** Waits until `registered <= limit`; the check and the registration are one step. */
-  private awaitRegistered(limit: number): Effect.Effect<void> {
-    return Effect.callback<void>((resume) => {
-      if (this.registered <= limit) return resume(Effect.void)
-      const waiter: DoneWaiter = { limit, resume }
-      this.doneWaiters.add(waiter)
-      if (limit > this.doneLimit) this.doneLimit = limit
-      return Effect.sync(() => {
-        this.doneWaiters.delete(waiter)
-        if (this.doneWaiters.size === 0) this.doneLimit = -1
-      })
-    })
-  }
+  private readonly countRegistered = (): number => this.registered
 
-  readonly blockTillDone: Effect.Effect<void> = this.awaitRegistered(0)
-
-  // ---------------------------------------------------------------------------
-  // change subscribers
-  // ---------------------------------------------------------------------------
+  readonly blockTillDone: Effect.Effect<void> = this.doneWaiters.await(this.countRegistered, 0)
 
   subscribe(queue: Queue.Queue<number, Cause.Done>): void {
-    Queue.offerUnsafe(queue, this.active)
-    if (this.closed && this.registered === 0) {
-      Queue.endUnsafe(queue)
-      return
-    }
-    this.subscribers.add(queue)
+    this.subscribers.add(queue, this.active, this.closed && this.registered === 0)
   }
 
   unsubscribe(queue: Queue.Queue<number, Cause.Done>): void {
-    this.subscribers.delete(queue)
-  }
-
-  private publish(): void {
-    if (this.subscribers.size === 0) return
-    for (const queue of this.subscribers) Queue.offerUnsafe(queue, this.active)
+    this.subscribers.remove(queue)
   }
 
   // ---------------------------------------------------------------------------
@@ -684,7 +319,7 @@ export class Pool implements MetricSource {
 
   /** Counts and logs a failed run. Interruption alone is not a failure. */
   recordFailure(name: string, context: Context.Context<never>, cause: Cause.Cause<unknown>): void {
-    this.failures++
+    this.failed++
     Effect.runForkWith(context)(
       Effect.logError(`task "${name}" failed`, cause).pipe(Effect.annotateLogs("task", name))
     )
@@ -692,87 +327,69 @@ export class Pool implements MetricSource {
 
   private onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void {
     const now = this.now() // one clock reading serves the run's end and the grants it makes
-    this.unlinkLive(task)
-    if (task.run?.open === true) {
-      // a plain body, or a coalescer run cut short (a finished run ended itself)
-      this.runEnded(task, exit, now)
+    this.live.unlink(task)
+    const run = task.run!
+    if (run.open) {
+      // a plain body, or a coalescer run cut short (a finished run was ended by `endRun`)
+      run.open = false
+      this.accounting.runEnded(run, exit, now)
     } else if (exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause)) {
-      this.interrupted++ // a coalescer task interrupted between runs
+      this.interruptedOutsideRuns++ // a coalescer task interrupted between runs
     }
     if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
       if (task.exitHook === undefined) this.recordFailure(task.name, task.context, exit.cause)
-      else this.failures++ // `run`: counted, not logged; the caller gets the cause
+      else this.failed++ // `run`: counted, not logged; the caller gets the cause
     }
     this.finish(task, exit, now)
-    // Bodies that completed synchronously inside `drain` already run inside
-    // the loop; elsewhere, start the tasks this exit granted right here.
-    this.drain()
+    // Bodies that completed synchronously inside a drain already run inside
+    // its loop; elsewhere, start the tasks this exit granted right here.
+    this.starter.drain()
   }
 
-  /** Unregisters a task (finished, or dropped unstarted at shutdown). */
+  /** Unregisters a task (finished, or dropped unstarted). */
   private finish(task: Task, exit: Exit.Exit<unknown, unknown>, now?: number): void {
-    this.queue.remove(task)
+    this.admission.leave(task)
     if (task.run !== undefined) task.run.resume = undefined
-    if (task.state === State.YieldedSlot || task.state === State.YieldedQuiescent) this.yielded--
+    if (isYielded(task.state)) this.yielded--
     task.state = State.Done
     task.context = undefined as any
     task.body = undefined
     // The owner may register a successor (a coalescer re-run); doing that
     // before this task's decrement keeps `activeCount` from dipping.
     if (task.owner !== undefined) task.owner.onExit(task, exit)
-    if (task.holdsSlot) {
-      task.holdsSlot = false
-      this.running--
-    }
+    this.admission.drop(task)
     this.registered--
     if (task.counted) {
       this.active--
-      this.publish()
+      this.subscribers.publish(this.active)
     } else {
       this.quiescence.leave(task) // ended inside `yieldQuiescent`
     }
     this.quiescence.onDecrement()
-    this.grantWaiting(now)
+    this.admission.grantWaiting(now)
     if (task.exitHook !== undefined) {
       // `run`'s caller resumes with the flush below, once the counts are final
       const hook = task.exitHook
       task.exitHook = undefined
       this.wakeups.push(() => hook(exit))
     }
-    if (this.registered <= this.doneLimit) this.completeDoneWaiters()
+    if (this.registered <= this.doneWaiters.limit) this.doneWaiters.onRegistered(this.registered, this.wake)
     if (this.registered === 0) this.onIdle()
     this.flushWakeups()
   }
 
-  private completeDoneWaiters(): void {
-    let limit = -1
-    for (const waiter of this.doneWaiters) {
-      if (this.registered <= waiter.limit) {
-        this.doneWaiters.delete(waiter)
-        this.wakeups.push(waiter.resume)
-      } else if (waiter.limit > limit) {
-        limit = waiter.limit
-      }
-    }
-    this.doneLimit = limit
+  private readonly wake = (resume: (effect: Effect.Effect<void>) => void): void => {
+    this.wakeups.push(resume)
   }
 
   private onIdle(): void {
-    this.tracedContext = undefined // the span check's cache keeps no context of a finished task alive
-    if (this.closed) {
-      for (const queue of this.subscribers) Queue.endUnsafe(queue)
-      this.subscribers.clear()
-    }
+    this.accounting.forget() // no context of a finished task stays reachable
+    if (this.closed) this.subscribers.end()
   }
 
   // ---------------------------------------------------------------------------
-  // resize and shutdown
+  // shutdown
   // ---------------------------------------------------------------------------
-
-  resize(bound: number): void {
-    this.bound = bound
-    this.grantWaiting()
-  }
 
   /**
    * Closes the pool: drops unstarted tasks, interrupts every task fiber and
@@ -794,49 +411,40 @@ export class Pool implements MetricSource {
       for (const hook of this.shutdownHooks) hook()
       this.shutdownHooks.clear()
       // tasks that never started: parked ones, and granted ones whose start is pending
-      const removed = this.queue.removeAll((task) => task.fiber !== undefined)
+      const removed = this.admission.removeAll((task) => task.fiber !== undefined)
       const dropped: Array<Task> = removed.records.map(this.materialize)
       for (const task of removed.tasks) dropped.push(task)
-      for (const task of this.unstartedReady()) dropped.push(task)
+      for (const task of this.starter.unstarted()) dropped.push(task)
       const interrupted = Exit.interrupt()
-      this.interrupted += dropped.length
+      this.interruptedOutsideRuns += dropped.length
       for (const task of dropped) this.finish(task, interrupted)
       // Interrupt every started task, oldest first, before any slot they free is
       // handed on: holding the drain keeps a task waiting for its slot back
       // from being resumed by a neighbour's exit before it is interrupted.
-      const live: Array<Task> = []
-      for (let task = this.liveHead; task !== undefined; task = task.run!.liveNext) live.push(task)
-      const draining = this.draining
-      this.draining = true
-      try {
+      const live = this.live.toArray()
+      this.starter.hold(() => {
         for (let i = live.length - 1; i >= 0; i--) {
           const task = live[i]!
           if (task !== self) task.fiber!.interruptUnsafe()
         }
-      } finally {
-        this.draining = draining
-      }
-      this.drain()
+      })
+      this.starter.drain()
       if (this.registered === 0) this.onIdle()
       if (self === undefined) return this.blockTillDone
       return Effect.andThen(
-        this.awaitRegistered(1),
+        this.doneWaiters.await(this.countRegistered, 1),
         Effect.sync(() => self.fiber!.interruptUnsafe(caller.id))
       )
     })
   }
 }
 
-/**
- * Runs `body` in a span named after the task. Called only when the context it
- * was registered from has a span (its parent, see `Pool.traced`); without
- * one, tracing is not in use and no span is made.
- *
- * @internal
- */
-export const taskSpan = <A, E>(
-  body: Effect.Effect<A, E>,
-  task: Task,
-  attributes: Record<string, unknown>
-): Effect.Effect<A, E> =>
-  Effect.withSpan(body, task.name, { attributes: { "effect_task.task.id": task.id, ...attributes } })
+/** The key under which a service's shape carries its pool: a symbol no one else holds. */
+const poolKey: unique symbol = Symbol("effect-task/TaskPool")
+
+/** Attaches `pool` to the service `shape` it backs (not enumerable, not writable). @internal */
+export const attachPool = <S extends object>(shape: S, pool: TaskPool): S =>
+  Object.defineProperty(shape, poolKey, { value: pool, enumerable: false, writable: false, configurable: false })
+
+/** The pool behind a service built by `TaskService.make`, if `service` is one. @internal */
+export const poolOf = (service: object): TaskPool | undefined => (service as { [poolKey]?: TaskPool })[poolKey]

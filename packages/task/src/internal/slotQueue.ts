@@ -26,7 +26,7 @@
  */
 import type * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import type { Task } from "./pool.ts"
+import type { Task } from "./task.ts"
 
 /** @internal */
 export interface ParkedRecord {

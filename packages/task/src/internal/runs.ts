@@ -1,0 +1,183 @@
+/**
+ * The multi-run protocol: how a started task gives its slot back and takes
+ * it again, and how a task runs more than one body (a coalescer key's runs).
+ * `TaskService` (yields) and `Coalescer` (runs) use only this and
+ * `TaskPool.register` / `dropUnstarted`; neither touches a slot or a counter.
+ *
+ * A plain task has one run, its body: the pool begins it when the fiber
+ * starts and ends it when the fiber exits. A multi-run task (one with an
+ * owner) begins each run itself, on its own fiber:
+ *
+ * ```
+ * register ─▶ start ─▶ beginRun ─▶ body ─▶ endRun ─┬─▶ (fiber ends)
+ *                         ▲                       │
+ *                         └──── requeue ◀─────────┘  (a submit came meanwhile)
+ * ```
+ *
+ * Invariants (per task, after every step):
+ * - `run.open` exactly between `beginRun` and the run's end; a run is ended
+ *   once: by `endRun` when its body ends, or by the pool when the fiber exits
+ *   with the run still open (interrupted mid-body)
+ * - every run that began is counted once in `started` and once in an
+ *   outcome (`succeeded`, `failed`, `interrupted`)
+ * - between runs (`requeue`) the task holds no slot and waits in the
+ *   admission FIFO as a `Task` entry, in state `Requeued`, counted in
+ *   `active` and `registered` throughout: a re-run never lets a quiescence
+ *   waiter through
+ * - inside `yieldSlot` the task holds no slot and stays counted; inside
+ *   `yieldQuiescent` it is also out of `active`, and counted again in the
+ *   step `self` ends, before it waits for its slot
+ *
+ * Ordering: taking a slot back (`acquireSlot`) checks and queues inside the
+ * callback's registration — one step, so no yield can fall between them
+ * and strand the task behind a slot freed meanwhile.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import { taskSpan } from "./accounting.ts"
+import { invalid } from "./arguments.ts"
+import type { TaskPool } from "./pool.ts"
+import { regionContext } from "./quiescence.ts"
+import { State, type Task } from "./task.ts"
+
+/**
+ * Takes a slot for a started task: at once when one is free and nobody is
+ * queued, otherwise at the back of the queue. Interruptible while queued: an
+ * interrupted wait leaves the queue; a slot granted meanwhile is given back
+ * by the task's exit (`holdsSlot` is the only truth).
+ */
+export const acquireSlot = (pool: TaskPool, task: Task, waitingState: State = State.Requeued): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    if (task.holdsSlot) return resume(Effect.void)
+    if (pool.admission.take(task)) {
+      pool.setState(task, State.Running)
+      return resume(Effect.void)
+    }
+    task.run!.resume = resume
+    task.state = waitingState
+    task.stateSince = pool.now()
+    return Effect.sync(() => {
+      if (task.queued) {
+        pool.admission.leave(task)
+        task.run!.resume = undefined
+      }
+    })
+  })
+
+/** What a run executes: its body, with its name and the context it was submitted from. */
+export interface RunSpec {
+  readonly name: string
+  readonly body: Effect.Effect<unknown, unknown>
+  readonly context: Context.Context<never>
+  /** when the run started waiting for its slot (registration, or its requeue) */
+  readonly parkedSince: number
+  /** span attributes beside the task id and parked time (only read when tracing is in use) */
+  readonly attributes: Record<string, unknown>
+}
+
+/**
+ * A run of a multi-run task begins on the task's own fiber: it takes the
+ * run's name, counts the start, and returns the body to run — in a span
+ * when tracing is in use, and with the task's marker in its context (so a
+ * submit made from inside another task does not hide the run's own).
+ */
+export const beginRun = (pool: TaskPool, task: Task, spec: RunSpec): Effect.Effect<unknown, unknown> => {
+  const run = task.run!
+  task.name = spec.name
+  const now = pool.now()
+  if (task.state !== State.Running) pool.setState(task, State.Running, now) // got its slot back at once
+  run.open = true
+  pool.accounting.runStarted(run, spec.parkedSince, now)
+  const body = pool.accounting.traced(spec.context)
+    ? taskSpan(spec.body, task, { ...spec.attributes, "effect_task.task.parked_ms": run.startedAt - spec.parkedSince })
+    : spec.body
+  return Effect.provideContext(body, pool.contextFor(task, spec.context))
+}
+
+/**
+ * The run's body ended with `exit` (not by interruption: then the fiber ends
+ * and the pool ends the run). Counts its outcome and logs a failure under the
+ * run's name; returns whether it failed.
+ */
+export const endRun = (pool: TaskPool, task: Task, spec: RunSpec, exit: Exit.Exit<unknown, unknown>): boolean => {
+  const run = task.run!
+  run.open = false
+  pool.accounting.runEnded(run, exit, pool.now())
+  const failed = exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)
+  if (failed) pool.recordFailure(spec.name, spec.context, (exit as Exit.Failure<unknown, unknown>).cause)
+  return failed
+}
+
+/** A queued run shows (in `snapshot`, on its span) under the latest submit's name. */
+export const rename = (task: Task, name: string): void => {
+  task.name = name
+}
+
+/**
+ * The task runs again: it gives its slot back and waits at the back of the
+ * FIFO for one (its parked time counts from here: `task.stateSince`).
+ */
+export const requeue = (pool: TaskPool, task: Task, name: string): Effect.Effect<void> => {
+  task.name = name
+  pool.setState(task, State.Requeued)
+  if (task.holdsSlot) pool.admission.release(task)
+  return acquireSlot(pool, task, State.Requeued)
+}
+
+/**
+ * `yieldSlot` (`quiescent = false`) and `yieldQuiescent`: gives the calling
+ * task's slot back (and leaves `active`) while `self` runs, then takes a slot
+ * again. Outside a task body, on a child fiber of one, inside an enclosing
+ * yield that already released what this one would, or (`yieldSlot`) on an
+ * unbounded service, `self` runs unchanged.
+ */
+export const yieldWith = <A, E, R>(
+  pool: TaskPool,
+  self: Effect.Effect<A, E, R>,
+  quiescent: boolean
+): Effect.Effect<A, E, R> => {
+  if (!Effect.isEffect(self)) {
+    return Effect.die(
+      invalid(quiescent ? "TaskService.yieldQuiescent" : "TaskService.yieldSlot", "self", self, "an Effect")
+    )
+  }
+  return Effect.withFiber((fiber) => {
+    const task = pool.taskOf(fiber)
+    if (task === undefined) return self // outside any task, or on a child fiber of a body
+    const releaseSlot = task.holdsSlot && pool.admission.bound !== Infinity
+    const leaveCount = quiescent && task.counted
+    if (!releaseSlot && !leaveCount) return self // an enclosing yield already released what this one would
+    return Effect.uninterruptibleMask((restore) => {
+      const previous = task.state
+      if (releaseSlot) pool.admission.release(task)
+      if (leaveCount) pool.uncount(task)
+      pool.setState(task, leaveCount ? State.YieldedQuiescent : State.YieldedSlot)
+      // the region runs under a scheduler and a tracer of its own (see `quiescence.ts`)
+      const region = leaveCount
+        ? Effect.updateContext(
+          restore(self),
+          regionContext(pool.quiescence.regionOf(task)) as (context: Context.Context<R>) => Context.Context<R>
+        )
+        : restore(self)
+      const inner = Effect.ensuring(
+        region,
+        Effect.sync(() => {
+          // counted again as soon as `self` ends, before waiting for a slot; until
+          // the slot is back it is a parked task (`acquireSlot` makes it running)
+          if (leaveCount) pool.recount(task)
+          pool.setState(task, releaseSlot ? State.Requeued : previous)
+        })
+      )
+      if (!releaseSlot) return inner
+      const reacquire = restore(acquireSlot(pool, task))
+      return Effect.matchCauseEffect(inner, {
+        onFailure: (cause) => Effect.andThen(reacquire, Effect.failCause(cause)),
+        onSuccess: (value) => Effect.as(reacquire, value)
+      })
+    })
+  })
+}
