@@ -49,8 +49,9 @@ import { type Accounting, ExactAccounting } from "./internal/accounting.ts"
 import { checkTask, invalid, withName, withWorkers } from "./internal/arguments.ts"
 import * as Metrics from "./internal/metrics.ts"
 import { attachPool, TaskPool } from "./internal/pool.ts"
-import { registrationContext } from "./internal/quiescence.ts"
+import { registrationContext } from "./internal/region.ts"
 import { yieldWith } from "./internal/runs.ts"
+import { shutdown } from "./internal/shutdown.ts"
 import { stateName, type Task } from "./internal/task.ts"
 
 /**
@@ -377,7 +378,7 @@ export const makeWithBound = (
     // The series outlive the service: closing folds its final values into
     // them and leaves them registered, for an exporter's last flush.
     const retireMetrics = Metrics.register(context, pool, serviceName)
-    yield* Effect.addFinalizer(() => Effect.ensuring(pool.shutdown(), Effect.sync(retireMetrics)))
+    yield* Effect.addFinalizer(() => Effect.ensuring(shutdown(pool), Effect.sync(retireMetrics)))
 
     const activeCount = Effect.sync(() => pool.active)
     const failures = Effect.sync(() => pool.failed)

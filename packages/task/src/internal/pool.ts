@@ -3,7 +3,8 @@
  * counters behind `TaskService`. Who gets a slot is decided by
  * `admission.ts`, when granted tasks start by `starter.ts`, when quiescence
  * holds by `quiescence.ts`, what a run records by `accounting.ts`; the
- * multi-run protocol (coalescer runs, yields) is `runs.ts`, on top of this.
+ * multi-run protocol (coalescer runs, yields) is `runs.ts` and closing is
+ * `shutdown.ts`, both on top of this.
  *
  * Every mutation below is plain synchronous JavaScript. A fiber runs one
  * synchronous step at a time on the single JavaScript thread, so each method
@@ -73,14 +74,14 @@ export class TaskPool implements MetricSource {
 
   readonly accounting: Accounting
   readonly admission: Admission
-  private readonly starter: StartQueue
-  private readonly live = new LiveTasks()
+  readonly starter: StartQueue
+  readonly live = new LiveTasks()
   /**
    * Which task a fiber runs: a reference in the fiber's context, compared
    * with `task.fiber` (forked fibers inherit it). One key per pool, so that
    * a body of another service's task is not mistaken for ours.
    */
-  private readonly currentTask: Context.Reference<Task | undefined>
+  readonly currentTask: Context.Reference<Task | undefined>
 
   /** waiters completed during the current step, resumed once the step is done */
   private wakeups: Array<(effect: Effect.Effect<void>) => void> = []
@@ -197,7 +198,7 @@ export class TaskPool implements MetricSource {
     return true
   }
 
-  private readonly materialize = (record: ParkedRecord): Task =>
+  readonly materialize = (record: ParkedRecord): Task =>
     new Task(record.id, record.name, record.body, record.context, undefined, record.registeredAt)
 
   /** Forks a granted task's fiber (called by the start queue, in grant order). */
@@ -293,12 +294,7 @@ export class TaskPool implements MetricSource {
 
   /** Waits until `active <= threshold` under the hand-off rule (see `quiescence.ts`). */
   awaitQuiescence(threshold: number): Effect.Effect<void> {
-    if (threshold < 0) return Effect.never
-    return Effect.callback<void>((resume) => {
-      const waiter = this.quiescence.add(threshold, resume)
-      if (waiter === undefined) return
-      return Effect.sync(() => this.quiescence.remove(waiter))
-    })
+    return this.quiescence.await(threshold)
   }
 
   private readonly countRegistered = (): number => this.registered
@@ -382,60 +378,21 @@ export class TaskPool implements MetricSource {
     this.wakeups.push(resume)
   }
 
-  private onIdle(): void {
-    this.accounting.forget() // no context of a finished task stays reachable
-    if (this.closed) this.subscribers.end()
+  /** Finishes tasks that never started (shutdown), as interrupted. */
+  dropAll(tasks: ReadonlyArray<Task>): void {
+    const interrupted = Exit.interrupt()
+    this.interruptedOutsideRuns += tasks.length
+    for (const task of tasks) this.finish(task, interrupted)
   }
 
-  // ---------------------------------------------------------------------------
-  // shutdown
-  // ---------------------------------------------------------------------------
+  /** Waits until `registered <= limit`. */
+  awaitRegistered(limit: number): Effect.Effect<void> {
+    return this.doneWaiters.await(this.countRegistered, limit)
+  }
 
-  /**
-   * Closes the pool: drops unstarted tasks, interrupts every task fiber and
-   * waits for them to end.
-   *
-   * A task that closes its own service's scope — from its body's fiber or
-   * from a fiber the body forked (found through the context's marker, which
-   * forked fibers inherit) — cannot be waited for: its body may be waiting
-   * for the very fiber running this. As `forkIn` does, it is left out of the
-   * wait and interrupted once every other task has ended; when the caller is
-   * the body itself, the interrupt takes effect as the close returns to it
-   * (it is deferred while the finalizers run uninterruptibly).
-   */
-  shutdown(): Effect.Effect<void> {
-    return Effect.withFiber((caller) => {
-      const owner = caller.getRef(this.currentTask)
-      const self = owner !== undefined && owner.state !== State.Done && owner.fiber !== undefined ? owner : undefined
-      this.closed = true
-      for (const hook of this.shutdownHooks) hook()
-      this.shutdownHooks.clear()
-      // tasks that never started: parked ones, and granted ones whose start is pending
-      const removed = this.admission.removeAll((task) => task.fiber !== undefined)
-      const dropped: Array<Task> = removed.records.map(this.materialize)
-      for (const task of removed.tasks) dropped.push(task)
-      for (const task of this.starter.unstarted()) dropped.push(task)
-      const interrupted = Exit.interrupt()
-      this.interruptedOutsideRuns += dropped.length
-      for (const task of dropped) this.finish(task, interrupted)
-      // Interrupt every started task, oldest first, before any slot they free is
-      // handed on: holding the drain keeps a task waiting for its slot back
-      // from being resumed by a neighbour's exit before it is interrupted.
-      const live = this.live.toArray()
-      this.starter.hold(() => {
-        for (let i = live.length - 1; i >= 0; i--) {
-          const task = live[i]!
-          if (task !== self) task.fiber!.interruptUnsafe()
-        }
-      })
-      this.starter.drain()
-      if (this.registered === 0) this.onIdle()
-      if (self === undefined) return this.blockTillDone
-      return Effect.andThen(
-        this.doneWaiters.await(this.countRegistered, 1),
-        Effect.sync(() => self.fiber!.interruptUnsafe(caller.id))
-      )
-    })
+  onIdle(): void {
+    this.accounting.forget() // no context of a finished task stays reachable
+    if (this.closed) this.subscribers.end()
   }
 }
 

@@ -31,8 +31,8 @@
  *
  * **Why it is exact.** Inside `yieldQuiescent` the task's fiber runs under a
  * scheduler and a tracer of the region's own (`TrackedScheduler`,
- * `RegionTracer`, provided for the region, so every fiber forked there —
- * children and daemons alike — inherits them). Effect 4.1 calls the tracer's
+ * `RegionTracer` in `region.ts`, provided for the region, so every fiber
+ * forked there — children and daemons alike — inherits them). Effect 4.1 calls the tracer's
  * `context` around every operation of a fiber, whatever its scheduler and
  * under `PreventSchedulerYield` too, consults the fiber's scheduler at every
  * operation (`shouldYield`) and for every yield, and a wake-up issued by a
@@ -84,17 +84,6 @@
  *   it (those are counted by `pending`).
  * - Busy-polling inside `yieldQuiescent` (a loop of `yieldNow` checking a
  *   flag) is a runnable fiber: it holds quiescence off for as long as it polls.
- * - A dispatcher outlives its region (a `Queue` keeps the dispatcher of the
- *   fiber that made it), so a tracked dispatcher counts only what fibers
- *   inside a region schedule through it (`Fiber.getCurrent()`).
- * - Inside a region, `Effect.tracer` is the `RegionTracer`, not the tracer
- *   it wraps (`=== Tracer.nativeTracer` checks read false there), and a
- *   context captured inside a region keeps the region's tracer and
- *   scheduler, which cost one extra call per operation after the region
- *   has closed (they no longer track anything).
- * - Every region entry gets a scheduler of its own (`TrackedScheduler`,
- *   `open` while the region lasts): fibers forked inside a region that
- *   outlive it keep it, and are part of no wait once it is closed.
  * - Under churn the barrier starts over after every decrement, so a waiter
  *   whose threshold is below `registered` completes at the first
  *   `setImmediate` round in which nothing was decremented and no tracked
@@ -102,11 +91,11 @@
  *
  * @internal
  */
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
+import type * as Fiber from "effect/Fiber"
 import * as Scheduler from "effect/Scheduler"
 import * as Tracer from "effect/Tracer"
+import { type Region, type RegionObserver, RegionTracer, TrackedScheduler } from "./region.ts"
 
 /** The pool's counters this module reads. @internal */
 export interface Counts {
@@ -125,142 +114,8 @@ export interface Waiter {
   readonly resume: (effect: Effect.Effect<void>) => void
 }
 
-/**
- * The scheduler of one `yieldQuiescent` region (one per entry): delegates to
- * the scheduler the region was entered with and, while the region is open,
- * tells its `Quiescence` about every step and every scheduled task. Fibers
- * forked in the region keep it for life; once the region has ended (`open`
- * false) they are part of no wait.
- *
- * @internal
- */
-export class TrackedScheduler implements Scheduler.Scheduler {
-  readonly executionMode: "sync" | "async"
-  readonly inner: Scheduler.Scheduler
-  readonly quiescence: Quiescence
-  open = true
-  private dispatcher: TrackedDispatcher | undefined = undefined
-
-  constructor(inner: Scheduler.Scheduler, quiescence: Quiescence) {
-    this.inner = inner
-    this.quiescence = quiescence
-    this.executionMode = inner.executionMode
-  }
-
-  shouldYield(fiber: Fiber.Fiber<unknown, unknown>): boolean {
-    if (this.open) this.quiescence.onTrackedStep()
-    return this.inner.shouldYield(fiber)
-  }
-
-  /**
-   * One dispatcher for every fiber of the region: tasks keep their order. It
-   * wraps one dispatcher of the inner scheduler shared by every region
-   * entered from it, so entering a region allocates little.
-   */
-  makeDispatcher(): Scheduler.SchedulerDispatcher {
-    return (this.dispatcher ??= new TrackedDispatcher(this.quiescence.dispatcherOf(this.inner), this))
-  }
-}
-
-class TrackedDispatcher implements Scheduler.SchedulerDispatcher {
-  private readonly inner: Scheduler.SchedulerDispatcher
-  private readonly scheduler: TrackedScheduler
-
-  constructor(inner: Scheduler.SchedulerDispatcher, scheduler: TrackedScheduler) {
-    this.inner = inner
-    this.scheduler = scheduler
-  }
-
-  scheduleTask(task: () => void, priority: number): void {
-    const quiescence = this.scheduler.quiescence
-    // A dispatcher outlives the region it was taken in (a `Queue` keeps its
-    // maker's): only what a fiber inside an open region schedules counts.
-    const current = Fiber.getCurrent()
-    if (!this.scheduler.open || current === undefined || !quiescence.tracks(current)) {
-      return this.inner.scheduleTask(task, priority)
-    }
-    quiescence.pending++
-    quiescence.onTrackedStep()
-    this.inner.scheduleTask(() => {
-      quiescence.pending--
-      quiescence.onTrackedStep()
-      task()
-    }, priority)
-  }
-
-  flush(): void {
-    this.inner.flush()
-  }
-}
-
-/** The key effect's run loop evaluates a primitive with (`Tracer.EffectPrimitive`). */
-const evaluate = "~effect/Effect/evaluate"
-
-/**
- * The tracer of one region: delegates spans to the tracer the region was
- * entered with, and sees every step of every fiber that inherits the
- * region's context (`Tracer.context` wraps each operation), whatever its
- * scheduler and under `PreventSchedulerYield` too. A step taken under
- * another scheduler marks the fiber unseen until it steps under the
- * region's scheduler again or ends.
- *
- * @internal
- */
-export class RegionTracer implements Tracer.Tracer {
-  readonly inner: Tracer.Tracer
-  private readonly region: Region
-  private readonly innerContext: Tracer.Tracer["context"]
-
-  constructor(inner: Tracer.Tracer, region: Region) {
-    this.inner = inner
-    this.region = region
-    this.innerContext = inner.context
-  }
-
-  span(options: Parameters<Tracer.Tracer["span"]>[0]): Tracer.Span {
-    return this.inner.span(options)
-  }
-
-  // called unbound by the run loop (`cache.tracerContext(primitive, fiber)`)
-  readonly context = <X>(primitive: Tracer.EffectPrimitive<X>, fiber: Fiber.Fiber<any, any>): X => {
-    const region = this.region
-    if (region.scheduler.open) region.scheduler.quiescence.onRegionStep(fiber, region)
-    const inner = this.innerContext
-    return inner !== undefined ? inner(primitive, fiber) : primitive[evaluate](fiber)
-  }
-}
-
-/**
- * `fiber`'s context as a task registered from it should inherit it: without
- * the scheduler and tracer of a region the fiber may be in, since a task
- * registered from inside `yieldQuiescent` is not part of that wait.
- *
- * @internal
- */
-export const registrationContext = (fiber: Fiber.Fiber<unknown, unknown>): Context.Context<never> => {
-  const scheduler = fiber.cache.scheduler
-  const tracer = fiber.cache.tracer
-  let context = fiber.context
-  if (scheduler instanceof TrackedScheduler) context = Context.add(context, Scheduler.Scheduler, scheduler.inner)
-  if (tracer instanceof RegionTracer) context = Context.add(context, Tracer.Tracer, tracer.inner)
-  return context
-}
-
-/** What a region entry provides to its fiber: its scheduler and its tracer. @internal */
-export const regionContext = (region: Region) => <R>(context: Context.Context<R>): Context.Context<R> =>
-  Context.add(Context.add(context, Scheduler.Scheduler, region.scheduler), Tracer.Tracer, region.tracer)
-
-/** One entry into `yieldQuiescent`. @internal */
-export interface Region {
-  readonly scheduler: TrackedScheduler
-  readonly tracer: RegionTracer
-  /** fibers of the region whose latest step ran under another scheduler */
-  /** fibers of the region whose latest step ran under another scheduler, with the remover of their exit observer */
-  readonly unseen: Map<Fiber.Fiber<unknown, unknown>, () => void>
-}
-
 /** @internal */
-export class Quiescence {
+export class Quiescence implements RegionObserver {
   /** tasks scheduled through a tracked dispatcher and not yet run */
   pending = 0
   private readonly waiters = new Set<Waiter>()
@@ -302,6 +157,19 @@ export class Quiescence {
       this.innerDispatchers.set(scheduler, dispatcher)
     }
     return dispatcher
+  }
+
+  /**
+   * Waits until `active <= threshold` under the hand-off rule. The check and
+   * the registration are one step, inside the callback's registration.
+   */
+  await(threshold: number): Effect.Effect<void> {
+    if (threshold < 0) return Effect.never
+    return Effect.callback<void>((resume) => {
+      const waiter = this.add(threshold, resume)
+      if (waiter === undefined) return
+      return Effect.sync(() => this.remove(waiter))
+    })
   }
 
   /** `task`'s region (made by `enter`). */

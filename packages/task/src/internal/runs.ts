@@ -41,7 +41,7 @@ import type * as Exit from "effect/Exit"
 import { taskSpan } from "./accounting.ts"
 import { invalid } from "./arguments.ts"
 import type { TaskPool } from "./pool.ts"
-import { regionContext } from "./quiescence.ts"
+import { regionContext } from "./region.ts"
 import { State, type Task } from "./task.ts"
 
 /**
