@@ -16,7 +16,7 @@
  * - `scheduled` = entries in `waiting` = entries with `retryAt` or `delayed`;
  *   each has exactly one live node in the timer heap, due at the earlier of
  *   the two (none for an infinite delay); one timer fiber per coalescer
- *   sleeps until the earliest, and it is inside no task
+ *   sleeps until the earliest, and it is inside no task (`internal/timers.ts`)
  * - an entry exists exactly while it has a task, a retry wait or a delayed
  *   submit: it is removed in the same step in which the last of them ends,
  *   whatever the end: success, failure, defect, interruption, cancel, or
@@ -43,9 +43,14 @@
  * made before it; one made while the cancelled run is still ending sets
  * `pending` (whatever the run's state) and gets a fresh run.
  *
- * All state lives in an `Entries` table keyed with `Equal` (a plain `Map`
- * for strings and numbers, where `Equal` is value equality, and a
- * `MutableHashMap` for every other key) and is changed only
+ * A key's runs are one multi-run task of the service (`internal/runs.ts`:
+ * `beginRun`, `endRun`, `requeue`): this module never touches a slot or a
+ * counter, and the task's owner hook (`onRunExit`) runs in the task's end
+ * step, before the service's counters go down, so a re-run registered there
+ * keeps `activeCount` from dipping.
+ *
+ * All state lives in a `KeyTable` keyed with `Equal` (`internal/keyTable.ts`)
+ * and is changed only
  * inside synchronous steps (no `Ref`: the end step runs inside the task's exit
  * observer, which cannot run effects, and one synchronous step is already
  * atomic). Times (retry waits, delays) are epoch milliseconds read from the

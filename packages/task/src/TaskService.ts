@@ -3,15 +3,18 @@
  * on its own fiber under a worker bound, counts them exactly, and tells you
  * when nothing else is running.
  *
- * **Invariants** (over the counters of `internal/pool.ts`, after every step):
- * - `running <= workers` — `running` counts task bodies holding a worker slot;
- *   it can exceed the bound only right after `resize` lowered it, and then no
- *   body starts until `running < workers`
- * - `activeCount = registered - finished - insideYieldQuiescent`
+ * **Invariants** (over the counters of `internal/pool.ts` and
+ * `internal/admission.ts`, after every step; `registered` counts the tasks
+ * registered and not finished):
+ * - `running <= workers` — `running` counts tasks holding a worker slot
+ *   (shown as `running` in `snapshot`); it can exceed the bound only right
+ *   after `resize` lowered it, and then no body starts until `running < workers`
+ * - `activeCount = registered - insideYieldQuiescent`
  * - `parked` tasks (waiting for a slot) are registered and counted
  * - the slot queue is non-empty only while `running >= workers`
  * - `failures` = bodies (or coalescer runs) that ended with a typed failure or
- *   a defect; interruption alone never counts
+ *   a defect (the `effect_task.tasks.failed` counter); interruption alone
+ *   never counts
  *
  * **Ordering.** Every state change is one synchronous step on the JavaScript
  * thread, so checks and the registrations that depend on them are atomic.
@@ -28,8 +31,8 @@
  * ring of parallel arrays, not fibers parked on a `Semaphore`: a fiber costs
  * about 2 KB and `Semaphore` scans its waiters on every release, which made
  * 40,000 parked tasks take 30 s. A fiber is forked only when a slot is granted.
- * Started tasks are kept in an intrusive list (what `FiberSet` does with a `Set`, without its
- * per-member `Deferred`). Quiescence waiters are completed directly on the
+ * Started tasks are kept in an intrusive list (`internal/liveTasks.ts`; `FiberSet` keeps a
+ * `Set` and one `Deferred` for the set). Quiescence waiters are completed directly on the
  * decrement path instead of subscribing to a `SubscriptionRef`, and
  * `activeChanges` keeps no subscription while nobody listens.
  *
@@ -66,7 +69,7 @@ import { stateName, type Task } from "./internal/task.ts"
  *   const tasks = yield* TaskService
  *   yield* tasks.go("render", Effect.never)
  *   const [info] = yield* tasks.snapshot
- *   console.log(info?.name, info?.state) // render parked (until its fiber starts)
+ *   console.log(info?.name, info?.state) // render running (it holds a slot)
  * })
  * ```
  *
