@@ -2,8 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Latch, Schedule, Scope } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
-import { slotsIntact } from "./Reliability.helpers.ts"
-import { buildInScope, ticks } from "./TaskService.helpers.ts"
+import { slotsIntact } from "./helpers/gauge.ts"
+import { ownedService } from "./helpers/service.ts"
+import { settle, untilScheduled, untilStates } from "./helpers/waits.ts"
 
 // `Coalescer.cancel` (CONTRACT.md, "Additions: reconciler features") in
 // every state of a key, then racing submits and a run's end at every step.
@@ -12,7 +13,12 @@ import { buildInScope, ticks } from "./TaskService.helpers.ts"
 const record = (log: Array<string>, label: string) => Effect.sync(() => void log.push(label))
 
 /** Advances the TestClock and lets the runs it released start and end. */
-const advance = (millis: number) => Effect.andThen(TestClock.adjust(millis), ticks(5))
+/**
+ * Advances the TestClock by `millis`, then lets every runnable fiber run: a
+ * run that a timer registers starts on the service's own dispatcher, which
+ * `adjust` does not wait for.
+ */
+const advance = (millis: number) => Effect.andThen(TestClock.adjust(millis), settle)
 
 const setup = Effect.gen(function*() {
   const tasks = yield* TaskService
@@ -101,7 +107,7 @@ describe("Coalescer.cancel in every state of a key", () => {
       yield* c.submit("second", "k", record(log, "second"))
       yield* tasks.go("other", Effect.andThen(record(log, "other:start"), otherGate.await))
       yield* Deferred.succeed(gate, undefined)
-      yield* ticks(5)
+      yield* untilStates(tasks, { second: "parked", other: "running" })
       // the re-run gave its slot to "other" and waits for it
       const states = (yield* tasks.snapshot).map((info) => [info.name, info.state])
       assert.deepStrictEqual(states, [["second", "parked"], ["other", "running"]])
@@ -116,7 +122,7 @@ describe("Coalescer.cancel in every state of a key", () => {
     Effect.gen(function*() {
       const { c, log, tasks } = yield* setup
       yield* c.submit("fails", "k", Effect.andThen(record(log, "fails"), Effect.fail("no")))
-      yield* ticks(5)
+      yield* untilScheduled(c, 1) // the run failed: the key waits for its retry
       assert.strictEqual(yield* c.scheduled, 1)
       assert.strictEqual(yield* c.retries("k"), 1)
       assert.isTrue(yield* c.cancel("k"))
@@ -151,7 +157,7 @@ describe("Coalescer.cancel in every state of a key", () => {
     Effect.gen(function*() {
       const { c, log, tasks } = yield* setup
       yield* c.submit("fails", "k", Effect.andThen(record(log, "fails"), Effect.fail("no")))
-      yield* ticks(5)
+      yield* untilScheduled(c, 1) // the run failed: the key waits for its retry
       yield* c.cancel("k")
       yield* c.submit("fresh", "k", record(log, "fresh"))
       yield* tasks.blockTillDone
@@ -182,7 +188,7 @@ describe("Coalescer.cancel in every state of a key", () => {
       yield* Deferred.await(inFinalizer)
       assert.strictEqual(yield* c.size, 1) // at most one run per key: the entry stays until the run ends
       yield* c.submit("after", "k", record(log, "after"))
-      yield* ticks(3)
+      yield* settle // "after" must wait for the cancelled run's end
       assert.deepStrictEqual(log, [])
       yield* Deferred.succeed(finalizerGate, undefined)
       assert.isTrue(yield* Fiber.join(cancelling))
@@ -228,7 +234,7 @@ describe("Coalescer.cancel in every state of a key", () => {
 
   it.effect("shutdown after a cancel: nothing left over", () =>
     Effect.gen(function*() {
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(1))
+      const { scope, tasks } = yield* ownedService(TaskService.layerBounded(1))
       const c = yield* Coalescer.make<string>().pipe(Effect.provideService(TaskService, tasks))
       yield* c.submitAfter("a", "a", Effect.void, 100)
       yield* c.submit("b", "b", Effect.never)
@@ -365,7 +371,7 @@ describe("Coalescer.cancel racing submits and a run's end", () => {
  */
 const shutdownAt = (at: number) =>
   Effect.gen(function*() {
-    const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(1))
+    const { scope, tasks } = yield* ownedService(TaskService.layerBounded(1))
     const c = yield* Coalescer.make<string>({ retry: Schedule.spaced("2 millis") }).pipe(
       Effect.provideService(TaskService, tasks)
     )

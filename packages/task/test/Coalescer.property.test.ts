@@ -14,8 +14,8 @@ import {
   outcomeArb,
   type Wait,
   waitArb
-} from "./Coalescer.property.helpers.ts"
-import { ticks } from "./TaskService.helpers.ts"
+} from "./helpers/coalescer-programs.ts"
+import { yieldTimes } from "./helpers/waits.ts"
 
 // Property test of the Coalescer guarantee (CONTRACT.md, "Coalescer"): every
 // submit is followed by a run of its key that starts after it. A random
@@ -90,7 +90,7 @@ const runScenario = (scenario: Scenario) =>
         case "sleep":
           return Effect.sleep(w.ms)
         case "yield":
-          return ticks(w.n)
+          return yieldTimes(w.n)
       }
     }
 
@@ -124,7 +124,7 @@ const runScenario = (scenario: Scenario) =>
           yield* submit(step.key, step.body)
           break
         case "yield":
-          yield* ticks(step.n)
+          yield* yieldTimes(step.n)
           break
         case "open":
           yield* gates[step.gate]!.open

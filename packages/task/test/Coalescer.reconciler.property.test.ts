@@ -15,10 +15,10 @@ import {
   outcomeArb,
   type Wait,
   waitArb
-} from "./Coalescer.property.helpers.ts"
-import { runIsolated } from "./Reliability.helpers.ts"
-import { randomOrder } from "./Schedulers.helpers.ts"
-import { ticks } from "./TaskService.helpers.ts"
+} from "./helpers/coalescer-programs.ts"
+import { runIsolated } from "./helpers/programs.ts"
+import { randomOrder } from "./helpers/schedulers.ts"
+import { yieldTimes } from "./helpers/waits.ts"
 
 // Property test of the Coalescer with the reconciler features (CONTRACT.md,
 // "Additions: reconciler features"): random schedules of submits, delayed
@@ -141,7 +141,7 @@ const runScenario = (scenario: Scenario): Effect.Effect<void> =>
         case "sleep":
           return Effect.sleep(w.ms)
         case "yield":
-          return ticks(w.n)
+          return yieldTimes(w.n)
       }
     }
 
@@ -201,7 +201,7 @@ const runScenario = (scenario: Scenario): Effect.Effect<void> =>
           else yield* cancel(step.key)
           break
         case "yield":
-          yield* ticks(step.n)
+          yield* yieldTimes(step.n)
           break
         case "open":
           yield* gates[step.gate]!.open
@@ -232,7 +232,7 @@ const runScenario = (scenario: Scenario): Effect.Effect<void> =>
     ).pipe(Effect.provideService(Scheduler.PreventSchedulerYield, true))
     for (let i = 0; i < 400 && !(yield* idle); i++) {
       yield* TestClock.adjust("1 second")
-      yield* ticks(2)
+      yield* yieldTimes(2) // a bounded poll: the runs the timers registered start on the next turns
     }
     assert.isTrue(yield* idle, "every run and every timer finished")
     yield* tasks.blockTillDone

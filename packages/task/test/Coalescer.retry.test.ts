@@ -1,8 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Clock, Deferred, Effect, Exit, Latch, Schedule, Scope } from "effect"
-import { Coalescer, type CoalescerOptions, TaskService } from "effect-task"
+import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
-import { buildInScope, defectMessage, Gauge, interruptedChild, ticks, tracked } from "./TaskService.helpers.ts"
+import { interruptedChild } from "./helpers/exits.ts"
+import { Gauge, tracked, untilStarted } from "./helpers/gauge.ts"
+import { ownedService } from "./helpers/service.ts"
+import { settle, until, untilScheduled, untilSize } from "./helpers/waits.ts"
 
 // Per-key retry with a Schedule (CONTRACT.md, "Additions: reconciler
 // features"). Time is the TestClock's: every due time below is exact.
@@ -23,8 +26,15 @@ const failTimes = (n: number) => {
   return () => calls++ < n
 }
 
-/** Advances the TestClock and lets the runs it released start and end. */
-const advance = (millis: number) => Effect.andThen(TestClock.adjust(millis), ticks(5))
+/**
+ * Advances the TestClock, then lets every runnable fiber run: a run that a
+ * timer registers starts on the service's own dispatcher, which `adjust`
+ * does not wait for.
+ */
+const advance = (millis: number) => Effect.andThen(TestClock.adjust(millis), settle)
+
+/** Until the key's run has failed and the key waits for its retry. */
+const untilRetrying = (c: Coalescer<string>) => untilScheduled(c, 1)
 
 const setup = (retry: Schedule.Schedule<unknown, unknown> = backoff) =>
   Effect.gen(function*() {
@@ -39,7 +49,7 @@ describe("Coalescer retry", () => {
     Effect.gen(function*() {
       const { c, log, tasks } = yield* setup()
       yield* c.submit("sync", "k", attempt(log, "sync", failTimes(3)))
-      yield* ticks(5)
+      yield* untilRetrying(c)
       assert.deepStrictEqual(log, ["sync@0"])
       assert.strictEqual(yield* c.retries("k"), 1)
       // the wait: no task, no slot, not counted; the key is scheduled
@@ -75,12 +85,12 @@ describe("Coalescer retry", () => {
     Effect.gen(function*() {
       const { c, log, tasks } = yield* setup()
       yield* c.submit("first", "k", attempt(log, "first", () => true))
-      yield* ticks(5)
+      yield* untilRetrying(c)
       yield* advance(50)
       yield* c.submit("second", "k", attempt(log, "second", () => false))
       assert.strictEqual(yield* c.scheduled, 0)
       assert.strictEqual(yield* c.size, 1)
-      yield* ticks(5)
+      yield* untilSize(c, 0) // second succeeded
       assert.deepStrictEqual(log, ["first@0", "second@50"])
       assert.strictEqual(yield* c.retries("k"), 0)
       yield* advance(1_000)
@@ -93,7 +103,7 @@ describe("Coalescer retry", () => {
     Effect.gen(function*() {
       const { c, log } = yield* setup()
       yield* c.submit("a", "k", attempt(log, "a", () => true))
-      yield* ticks(5)
+      yield* untilRetrying(c)
       yield* advance(100) // a@100 fails: the next wait would be 200
       yield* advance(50)
       // t = 150: a submit runs at once; a submit during it is pending, so the
@@ -110,7 +120,7 @@ describe("Coalescer retry", () => {
       yield* Deferred.await(started)
       yield* c.submit("c", "k", attempt(log, "c", () => true))
       yield* Deferred.succeed(gate, undefined)
-      yield* ticks(5)
+      yield* untilRetrying(c)
       assert.deepStrictEqual(log, ["a@0", "a@100", "b@150", "c@150"])
       assert.strictEqual(yield* c.retries("k"), 1) // c's failure only: b's success reset the count
       yield* advance(99)
@@ -125,7 +135,7 @@ describe("Coalescer retry", () => {
     Effect.gen(function*() {
       const { c, log, tasks } = yield* setup(backoff.pipe(Schedule.upTo({ times: 2 })))
       yield* c.submit("r", "k", attempt(log, "r", () => true))
-      yield* ticks(5)
+      yield* untilRetrying(c)
       yield* advance(100)
       yield* advance(200)
       assert.deepStrictEqual(log, ["r@0", "r@100", "r@300"])
@@ -137,7 +147,7 @@ describe("Coalescer retry", () => {
       assert.strictEqual(log.length, 3)
       // the key starts over with a fresh schedule
       yield* c.submit("again", "k", attempt(log, "again", () => true))
-      yield* ticks(5)
+      yield* untilRetrying(c)
       yield* advance(100)
       assert.deepStrictEqual(log.slice(3), ["again@10300", "again@10400"])
     }).pipe(Effect.provide(TaskService.layerBounded(2))))
@@ -147,11 +157,12 @@ describe("Coalescer retry", () => {
       const { c, log, tasks } = yield* setup()
       const gauge = new Gauge()
       yield* c.submit("r", "k", tracked(gauge, "r", attempt(log, "r", failTimes(1))))
-      yield* ticks(5)
+      yield* untilRetrying(c)
       assert.strictEqual(yield* c.scheduled, 1)
       const gate = yield* Latch.make(false)
       yield* tasks.go("other", tracked(gauge, "other", gate.await))
-      yield* ticks(5)
+      yield* untilStarted(gauge, 2)
+      yield* settle // and r does not come back meanwhile
       assert.deepStrictEqual(gauge.starts, ["r", "other"]) // other got the only slot during the wait
       assert.strictEqual(yield* tasks.activeCount, 1)
       yield* advance(100)
@@ -175,7 +186,8 @@ describe("Coalescer retry", () => {
     Effect.gen(function*() {
       const { c, log, tasks } = yield* setup(Schedule.recurs(2))
       yield* c.submit("r", "k", attempt(log, "r", () => true))
-      yield* ticks(10)
+      yield* until("three attempts have run", () => log.length >= 3)
+      yield* settle // and no fourth
       assert.deepStrictEqual(log, ["r@0", "r@0", "r@0"])
       assert.strictEqual(yield* tasks.failures, 3)
       assert.strictEqual(yield* c.size, 0)
@@ -190,7 +202,8 @@ describe("Coalescer retry", () => {
       yield* c.submit("dies", "d", Effect.suspend(() => dies++ === 0 ? Effect.die("boom") : Effect.void))
       let interrupted = 0
       yield* c.submit("interrupted", "i", Effect.suspend(() => (interrupted++, interruptedChild)))
-      yield* ticks(5)
+      yield* untilRetrying(c) // "d" died and waits; "i" was interrupted and does not
+      yield* settle
       assert.strictEqual(yield* c.retries("d"), 1)
       assert.strictEqual(yield* c.retries("i"), 0)
       assert.strictEqual(yield* c.scheduled, 1)
@@ -219,7 +232,7 @@ describe("Coalescer retry", () => {
       yield* Deferred.await(started)
       yield* c.submit("b", "k", attempt(log, "b", () => false))
       yield* Deferred.succeed(gate, undefined)
-      yield* ticks(5)
+      yield* untilSize(c, 0) // b succeeded
       assert.deepStrictEqual(log, ["a@0", "b@0"])
       assert.strictEqual(yield* c.retries("k"), 0)
       assert.strictEqual(yield* c.scheduled, 0)
@@ -245,7 +258,7 @@ describe("Coalescer retry", () => {
           return calls++ === 0 ? Effect.fail("typed") : Effect.die("defect")
         })
       )
-      yield* ticks(5)
+      yield* untilRetrying(c)
       yield* advance(100)
       // the typed failure is retried; the defect's cause stops the schedule
       assert.deepStrictEqual(log, ["r0", "r1"])
@@ -257,11 +270,11 @@ describe("Coalescer retry", () => {
 
   it.effect("shutdown cancels a retry wait: nothing fires after the service's scope has closed", () =>
     Effect.gen(function*() {
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(2))
+      const { scope, tasks } = yield* ownedService(TaskService.layerBounded(2))
       const c = yield* Coalescer.make<string>({ retry: backoff }).pipe(Effect.provideService(TaskService, tasks))
       const log: Array<string> = []
       yield* c.submit("r", "k", attempt(log, "r", () => true))
-      yield* ticks(5)
+      yield* untilRetrying(c)
       assert.strictEqual(yield* c.scheduled, 1)
       yield* Scope.close(scope, Exit.void)
       assert.strictEqual(yield* c.scheduled, 0)
@@ -271,22 +284,12 @@ describe("Coalescer retry", () => {
       assert.strictEqual(yield* tasks.activeCount, 0)
     }))
 
-  it.effect("a bad retry option dies naming make, the argument and the value", () =>
-    Effect.gen(function*() {
-      const exit = yield* Effect.exit(Coalescer.make<string>({ retry: 42 as unknown as Schedule.Schedule<unknown> }))
-      assert.strictEqual(defectMessage(exit), "Coalescer.make: retry must be a Schedule, got 42")
-      const optionsExit = yield* Effect.exit(Coalescer.make<string>("x" as unknown as CoalescerOptions))
-      assert.strictEqual(defectMessage(optionsExit), `Coalescer.make: options must be an object, got "x"`)
-      const tasks = yield* TaskService
-      assert.strictEqual(yield* tasks.activeCount, 0)
-    }).pipe(Effect.provide(TaskService.layerBounded(2))))
-
   it.effect("the retry waits read the Clock of the context the coalescer was made in", () =>
     Effect.gen(function*() {
       const { c, log } = yield* setup()
       yield* TestClock.setTime(5_000)
       yield* c.submit("r", "k", attempt(log, "r", failTimes(1)))
-      yield* ticks(5)
+      yield* untilRetrying(c)
       yield* advance(100)
       assert.deepStrictEqual(log, ["r@5000", "r@5100"])
     }).pipe(Effect.provide(TaskService.layerBounded(2))))

@@ -1,12 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Data, Deferred, Effect, Equal, Exit, Fiber, Latch, Layer, Scope, Stream } from "effect"
+import { Context, Data, Deferred, Effect, Equal, Exit, Fiber, Latch, Layer, Scope, Stream } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestConsole } from "effect/testing"
-import { ticks } from "./TaskService.helpers.ts"
+import { settle, until, untilEffect, untilState } from "./helpers/waits.ts"
 
 // Deterministic tests of `Coalescer` (CONTRACT.md, section "Coalescer").
 // Every wait is a Deferred/Latch gate; `yieldNow` only lets already-runnable
 // fibers take their turn. The property test lives in Coalescer.property.test.ts.
+
+class AppKey extends Data.Class<{ readonly id: number }> {}
 
 /** `log.push(label)` as an effect */
 const record = (log: Array<string>, label: string) => Effect.sync(() => void log.push(label))
@@ -94,6 +96,14 @@ const failureMessages = Effect.map(
   (lines) => lines.filter((line): line is string => typeof line === "string" && /^task ".*" failed$/.test(line))
 )
 
+/** Until `n` `task "<name>" failed` lines have been logged (each is written on the failed task's own fiber). */
+const untilFailureLines = (n: number) =>
+  untilEffect(`${n} failure lines are logged`, Effect.map(failureMessages, (lines) => lines.length >= n))
+
+/** Until the `changes` collector has received `n` values. */
+const untilChanges = (changes: ReadonlyArray<number>, n: number) =>
+  until(`the activeChanges collector has ${n} values`, () => changes.length >= n, () => `[${changes.join(", ")}]`)
+
 /** Collects `activeChanges` on a child fiber; returns the array and the fiber. */
 const collectChanges = (tasks: TaskService.Shape) =>
   Effect.gen(function*() {
@@ -101,7 +111,7 @@ const collectChanges = (tasks: TaskService.Shape) =>
     const fiber = yield* Effect.forkChild(
       Stream.runForEach(tasks.activeChanges, (n) => Effect.sync(() => void changes.push(n)))
     )
-    yield* ticks(3)
+    yield* untilChanges(changes, 1)
     assert.deepStrictEqual(changes, [0], "the collector has subscribed")
     return { changes, fiber }
   })
@@ -114,16 +124,6 @@ const coalescerEntries = (tasks: TaskService.Shape) =>
         "key" in info ? { name: info.name, state: info.state, key: info.key } : { name: info.name, state: info.state }
       )
   )
-
-/** The message of the single `IllegalArgumentError` defect of a failed exit. */
-const illegalArgument = <A, E>(exit: Exit.Exit<A, E>) => {
-  assert.isTrue(Exit.isFailure(exit))
-  if (!Exit.isFailure(exit)) return ""
-  const defect = exit.cause.reasons.filter(Cause.isDieReason).map((reason) => reason.defect)
-  assert.strictEqual(defect.length, 1)
-  assert.isTrue(Cause.isIllegalArgumentError(defect[0]))
-  return (defect[0] as Cause.IllegalArgumentError).message
-}
 
 describe("Coalescer", () => {
   describe("registration and size", () => {
@@ -265,7 +265,7 @@ describe("Coalescer", () => {
 
         yield* open(gate)
         yield* tasks.blockTillDone
-        yield* ticks(5) // the error log line is written on its own fiber
+        yield* untilFailureLines(1)
         assert.deepStrictEqual(log, ["first:start", "first:end", "latest"])
         assert.strictEqual(yield* tasks.failures, 1)
         assert.deepStrictEqual(yield* failureMessages, [`task "latest" failed`])
@@ -333,7 +333,7 @@ describe("Coalescer", () => {
             Effect.andThen(c.submit("second", "k", record(log, "second")))
           )
         )
-        yield* ticks(3)
+        yield* settle // the submitter waits on the gate
         assert.deepStrictEqual(log, ["first:start"])
         yield* gate.open
         yield* Fiber.join(other)
@@ -361,7 +361,7 @@ describe("Coalescer", () => {
 
           yield* open(gate)
           yield* tasks.blockTillDone
-          yield* ticks(5)
+          yield* untilFailureLines(1)
           assert.deepStrictEqual(log, ["first:start", "first:end", "second"])
           assert.strictEqual(yield* tasks.failures, 1)
           assert.deepStrictEqual(yield* failureMessages, [`task "first" failed`])
@@ -382,7 +382,7 @@ describe("Coalescer", () => {
           const c = yield* Coalescer.make<string>()
           yield* c.submit("only", "k", fail)
           yield* tasks.blockTillDone
-          yield* ticks(5)
+          yield* untilFailureLines(1)
           assert.strictEqual(yield* tasks.failures, 1)
           assert.deepStrictEqual(yield* failureMessages, [`task "only" failed`])
           assert.strictEqual(yield* c.size, 0)
@@ -401,7 +401,7 @@ describe("Coalescer", () => {
         yield* c.submit("second", "k", Effect.fail("y"))
         yield* open(gate)
         yield* tasks.blockTillDone
-        yield* ticks(5)
+        yield* untilFailureLines(2)
         assert.strictEqual(yield* tasks.failures, 2)
         assert.deepStrictEqual(yield* failureMessages, [`task "first" failed`, `task "second" failed`])
         assert.strictEqual(yield* c.size, 0)
@@ -481,7 +481,7 @@ describe("Coalescer", () => {
         assert.deepStrictEqual(yield* coalescerEntries(tasks), [{ name: "second", state: "running", key: "k" }])
         yield* open(gate2)
         yield* tasks.blockTillDone
-        yield* ticks(3)
+        yield* settle // nothing more runs
         assert.deepStrictEqual(log, ["first:start", "first:interrupted", "second:start", "second:end"])
         assert.strictEqual(yield* c.size, 0)
         assert.strictEqual(yield* tasks.failures, 0)
@@ -537,7 +537,7 @@ describe("Coalescer", () => {
         yield* c.submit("after", "k", record(log, "after"))
         assert.strictEqual(yield* c.size, 0)
         assert.strictEqual(yield* tasks.activeCount, 0)
-        yield* ticks(5)
+        yield* settle // the late submit never runs
         yield* drained(tasks, c, log, ["blocker:start", "blocker:interrupted"])
         assert.strictEqual(yield* tasks.failures, 0)
       }))
@@ -564,7 +564,7 @@ describe("Coalescer", () => {
         assert.strictEqual(yield* c.size, 0)
         assert.strictEqual(yield* tasks.activeCount, 0)
         yield* c.submit("after", "k", record(log, "after"))
-        yield* ticks(5)
+        yield* settle // the late submit never runs
         assert.deepStrictEqual(log, ["first:start", "first:end", "other:start"])
         assert.strictEqual(yield* c.size, 0)
         assert.strictEqual(yield* tasks.failures, 0)
@@ -588,7 +588,7 @@ describe("Coalescer", () => {
         yield* Scope.close(scope, Exit.void)
         assert.strictEqual(yield* c.size, 0)
         assert.strictEqual(yield* tasks.activeCount, 0)
-        yield* ticks(5)
+        yield* settle // the pending re-run never runs
         assert.deepStrictEqual(log, ["first:start", "first:interrupted"])
         assert.strictEqual(yield* tasks.failures, 0)
       }))
@@ -607,19 +607,19 @@ describe("Coalescer", () => {
         yield* awaitStarted(started1)
 
         const waiter = yield* Effect.forkChild(Effect.andThen(tasks.awaitQuiescence(0), record(log, "quiescent")))
-        yield* ticks(3)
+        yield* settle // the waiter has registered (count 1 > 0)
         yield* c.submit("second", "k", gated(log, "second", started2, gate2))
 
         yield* open(gate1)
         yield* awaitStarted(started2)
-        yield* ticks(10)
+        yield* settle // the waiter must not fire between the runs
         assert.deepStrictEqual(log, ["first:start", "first:end", "second:start"])
         assert.strictEqual(yield* tasks.activeCount, 1)
 
         yield* open(gate2)
         yield* Fiber.join(waiter)
         yield* tasks.blockTillDone
-        yield* ticks(3)
+        yield* untilChanges(changes, 3)
         assert.deepStrictEqual(log, ["first:start", "first:end", "second:start", "second:end", "quiescent"])
         assert.deepStrictEqual(changes, [0, 1, 0])
         yield* Fiber.interrupt(collector)
@@ -640,7 +640,7 @@ describe("Coalescer", () => {
 
         yield* open(gate)
         yield* tasks.blockTillDone
-        yield* ticks(3)
+        yield* untilChanges(changes, 5)
         assert.deepStrictEqual(log, ["first:start", "first:end", "other", "second"])
         assert.deepStrictEqual(changes, [0, 1, 2, 1, 0])
         assert.strictEqual(yield* c.size, 0)
@@ -673,7 +673,7 @@ describe("Coalescer", () => {
         }
         assert.strictEqual(yield* c.size, 5)
         yield* awaitStarted(started[2]!)
-        yield* ticks(10)
+        yield* settle // no fourth key starts
         assert.strictEqual(running, 3)
         assert.deepStrictEqual(log, ["key-0", "key-1", "key-2"])
         assert.deepStrictEqual(
@@ -737,41 +737,91 @@ describe("Coalescer", () => {
         yield* open(blockerGate)
         yield* drained(tasks, c, log, ["plain-2", "ref-1-again", "ref-2"])
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
+
+    it.effect("plain objects and arrays are compared by structure (effect 4 Equal): equal keys collapse", () =>
+      Effect.gen(function*() {
+        const tasks = yield* TaskService
+        const c = yield* Coalescer.make<unknown>()
+        const log: Array<string> = []
+        const blockerStarted = yield* Deferred.make<void>()
+        const blockerGate = yield* Deferred.make<void>()
+        yield* tasks.go("blocker", gated([], "blocker", blockerStarted, blockerGate)) // the runs below stay parked
+        yield* awaitStarted(blockerStarted)
+        yield* c.submit("a", { ns: "x", name: "app" }, record(log, "a"))
+        yield* c.submit("b", { ns: "x", name: "app" }, record(log, "b"))
+        yield* c.submit("c", ["x", "app"], record(log, "c"))
+        yield* c.submit("d", ["x", "app"], record(log, "d"))
+        assert.strictEqual(yield* c.size, 2)
+        yield* open(blockerGate)
+        yield* drained(tasks, c, log, ["b", "d"])
+      }).pipe(Effect.provide(TaskService.layerBounded(1))))
+
+    it.effect("Equal.byReference keys are compared by identity; Data values by structure", () =>
+      Effect.gen(function*() {
+        const tasks = yield* TaskService
+        const c = yield* Coalescer.make<unknown>()
+        const log: Array<string> = []
+        const blockerStarted = yield* Deferred.make<void>()
+        const blockerGate = yield* Deferred.make<void>()
+        yield* tasks.go("blocker", gated([], "blocker", blockerStarted, blockerGate))
+        yield* awaitStarted(blockerStarted)
+        const key = { ns: "x", name: "app" }
+        yield* c.submit("r1", Equal.byReference(key), record(log, "r1"))
+        yield* c.submit("r2", Equal.byReference(key), record(log, "r2"))
+        yield* c.submit("d1", new AppKey({ id: 1 }), record(log, "d1"))
+        yield* c.submit("d2", new AppKey({ id: 1 }), record(log, "d2"))
+        assert.strictEqual(yield* c.size, 3)
+        yield* open(blockerGate)
+        yield* drained(tasks, c, log, ["r1", "r2", "d2"])
+      }).pipe(Effect.provide(TaskService.layerBounded(1))))
   })
 
-  describe("bad inputs", () => {
-    it.effect("submit with an empty or non-string name dies with an IllegalArgumentError naming the argument", () =>
+  describe("a run yielding its slot (found by review)", () => {
+    it.effect("a run submitted from outside any task can yield its slot", () =>
       Effect.gen(function*() {
         const tasks = yield* TaskService
         const c = yield* Coalescer.make<string>()
-        let ran = 0
-        const body = Effect.sync(() => void ran++)
-        const empty = illegalArgument(yield* Effect.exit(c.submit("", "k", body)))
-        assert.include(empty, "name")
-        assert.include(empty, "Coalescer.submit")
-        const missing = illegalArgument(yield* Effect.exit(c.submit(undefined as unknown as string, "k", body)))
-        assert.include(missing, "name")
-        assert.strictEqual(yield* c.size, 0)
-        assert.strictEqual(yield* tasks.activeCount, 0)
-        yield* ticks(3)
-        assert.strictEqual(ran, 0)
+        const gate = yield* Deferred.make<void>()
+        const otherRan = yield* Deferred.make<void>()
+        yield* c.submit("run", "k", tasks.yieldSlot(Deferred.await(gate)))
+        yield* untilState(tasks, "run", "yielded-slot")
+        yield* tasks.go("other", Deferred.succeed(otherRan, undefined))
+        yield* until("other has run", () => Deferred.isDoneUnsafe(otherRan))
+        const states = (yield* tasks.snapshot).map((t) => t.state)
+        assert.isTrue(yield* Deferred.isDone(otherRan), `other did not run; states ${states}`)
+        yield* Deferred.succeed(gate, undefined)
+        yield* tasks.blockTillDone
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
 
-    it.effect("submit with a non-Effect body dies with an IllegalArgumentError naming the argument", () =>
+    it.effect("a run submitted from inside another task's body can yield its slot", () =>
       Effect.gen(function*() {
         const tasks = yield* TaskService
         const c = yield* Coalescer.make<string>()
-        const message = illegalArgument(
-          yield* Effect.exit(c.submit("job", "k", (() => 1) as unknown as Effect.Effect<void>))
+        const gate = yield* Deferred.make<void>()
+        const otherRan = yield* Deferred.make<void>()
+        yield* tasks.go("submitter", c.submit("run", "k", tasks.yieldSlot(Deferred.await(gate))))
+        yield* untilState(tasks, "run", "yielded-slot")
+        yield* tasks.go("other", Deferred.succeed(otherRan, undefined))
+        yield* until("other has run", () => Deferred.isDoneUnsafe(otherRan))
+        const snapshot = yield* tasks.snapshot
+        assert.isTrue(
+          yield* Deferred.isDone(otherRan),
+          `other did not run; snapshot ${JSON.stringify(snapshot.map((t) => [t.name, t.state]))}`
         )
-        assert.include(message, "body")
-        assert.include(message, "Coalescer.submit")
-        const promise = illegalArgument(
-          yield* Effect.exit(c.submit("job", "k", Promise.resolve(1) as unknown as Effect.Effect<void>))
-        )
-        assert.include(promise, "body")
-        assert.strictEqual(yield* c.size, 0)
-        assert.strictEqual(yield* tasks.activeCount, 0)
+        yield* Deferred.succeed(gate, undefined)
+        yield* tasks.blockTillDone
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
+
+    it.effect("a run submitted from inside another task's body leaves activeCount in yieldQuiescent", () =>
+      Effect.gen(function*() {
+        const tasks = yield* TaskService
+        const c = yield* Coalescer.make<string>()
+        const gate = yield* Deferred.make<void>()
+        yield* tasks.go("submitter", c.submit("run", "k", tasks.yieldQuiescent(Deferred.await(gate))))
+        yield* untilState(tasks, "run", "yielded-quiescent")
+        assert.strictEqual(yield* tasks.activeCount, 0)
+        yield* Deferred.succeed(gate, undefined)
+        yield* tasks.blockTillDone
+      }).pipe(Effect.provide(TaskService.layerUnbounded)))
   })
 })

@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Latch, Layer } from "effect"
+import { Effect, Fiber, Latch, Layer } from "effect"
 import { TaskService, type TaskServiceShape } from "effect-task"
 import * as os from "node:os"
-import { defectMessage, eventually, Gauge, releasing, ticks, tracked } from "./TaskService.helpers.ts"
+import { Gauge, releasing, tracked, untilStarted } from "./helpers/gauge.ts"
+import { settle, until, untilActive, untilState } from "./helpers/waits.ts"
 
 /**
  * Submits `count` bodies gated on one latch, checks that exactly `expected`
@@ -17,8 +18,8 @@ const checkBound = (tasks: TaskServiceShape, count: number, expected: number) =>
       yield* tasks.go(`t${i}`, tracked(gauge, `t${i}`, Effect.andThen(gate.await, Effect.yieldNow)))
     }
     assert.strictEqual(yield* tasks.activeCount, count)
-    yield* eventually(() => gauge.started === expected)
-    yield* ticks(20)
+    yield* untilStarted(gauge, expected)
+    yield* settle // and no more start
     assert.strictEqual(gauge.started, expected)
     assert.strictEqual(gauge.running, expected)
     assert.strictEqual(gauge.high, expected)
@@ -68,34 +69,6 @@ describe("TaskService bound", () => {
       assert.strictEqual(yield* tasks.workers, expected)
       yield* checkBound(tasks, 2 * expected + 5, expected)
     }).pipe(Effect.provide(Layer.fresh(TaskService.layer))))
-
-  describe("invalid bounds fail to build with a defect naming the argument and the value", () => {
-    for (const [value, text] of [[NaN, "NaN"], [1.5, "1.5"], [0.5, "0.5"], [7.25, "7.25"]] as const) {
-      it.effect(`layerBounded(${text}) dies`, () =>
-        Effect.gen(function*() {
-          const exit = yield* Effect.exit(Effect.scoped(Layer.build(TaskService.layerBounded(value))))
-          assert.isTrue(Exit.isFailure(exit))
-          assert.isTrue(Exit.hasDies(exit))
-          const message = defectMessage(exit)
-          assert.isDefined(message)
-          assert.include(message, "workers")
-          assert.include(message, text)
-        }))
-
-      it.effect(`resize(${text}) dies and leaves the bound unchanged`, () =>
-        Effect.gen(function*() {
-          const tasks = yield* TaskService
-          const exit = yield* Effect.exit(tasks.resize(value))
-          assert.isTrue(Exit.hasDies(exit))
-          const message = defectMessage(exit)
-          assert.isDefined(message)
-          assert.include(message, "workers")
-          assert.include(message, text)
-          assert.strictEqual(yield* tasks.workers, 3)
-          yield* checkBound(tasks, 10, 3)
-        }).pipe(Effect.provide(TaskService.layerBounded(3))))
-    }
-  })
 })
 
 describe("TaskService slot order", () => {
@@ -105,12 +78,13 @@ describe("TaskService slot order", () => {
       const gauge = new Gauge()
       const gate = yield* Latch.make(false)
       yield* tasks.go("blocker", tracked(gauge, "blocker", gate.await))
-      yield* eventually(() => gauge.started === 1)
+      yield* untilStarted(gauge, 1)
       const names = ["a", "b", "c", "d", "e", "f", "g"]
       for (const name of names) {
         yield* tasks.go(name, tracked(gauge, name, Effect.andThen(Effect.yieldNow, Effect.yieldNow)))
       }
-      yield* ticks(10)
+      yield* untilStarted(gauge, 1)
+      yield* settle // and no more
       assert.deepStrictEqual(gauge.starts, ["blocker"])
       yield* gate.open
       yield* tasks.blockTillDone
@@ -129,20 +103,21 @@ describe("TaskService slot order", () => {
         gates.set(name, gate)
         yield* tasks.go(name, tracked(gauge, name, gate.await))
       }
-      yield* ticks(10)
+      yield* untilStarted(gauge, 2)
+      yield* settle // and no more
       assert.deepStrictEqual(gauge.starts, ["a", "b"])
       // free the slots out of order: b first, then a
       yield* gates.get("b")!.open
-      yield* eventually(() => gauge.started === 3)
-      yield* ticks(5)
+      yield* untilStarted(gauge, 3)
+      yield* settle // and no more
       assert.deepStrictEqual(gauge.starts, ["a", "b", "c"])
       yield* gates.get("a")!.open
-      yield* eventually(() => gauge.started === 4)
-      yield* ticks(5)
+      yield* untilStarted(gauge, 4)
+      yield* settle // and no more
       assert.deepStrictEqual(gauge.starts, ["a", "b", "c", "d"])
       yield* gates.get("d")!.open
       yield* gates.get("c")!.open
-      yield* eventually(() => gauge.started === 6)
+      yield* untilStarted(gauge, 6)
       assert.deepStrictEqual(gauge.starts, ["a", "b", "c", "d", "e", "f"])
       yield* gates.get("e")!.open
       yield* gates.get("f")!.open
@@ -170,22 +145,22 @@ describe("TaskService slot order", () => {
           })
         )
       )
-      yield* eventually(() => events.length === 1)
-      yield* ticks(5)
+      yield* until("A has started", () => events.length === 1)
+      yield* untilState(tasks, "A", "yielded-slot")
       yield* tasks.go(
         "B",
         tracked(gauge, "B", Effect.andThen(Effect.sync(() => events.push("B:start")), bGate.await))
       )
-      yield* eventually(() => events.length === 2)
+      yield* until("B has started", () => events.length === 2)
       yield* tasks.go("C", step("C"))
       yield* tasks.go("D", step("D"))
-      yield* ticks(5)
+      yield* settle // C and D stay parked behind B
       assert.deepStrictEqual(events, ["A:start", "B:start"])
       // A's inner effect ends: A queues for its slot behind C and D
       yield* innerGate.open
-      yield* ticks(10)
+      yield* untilState(tasks, "A", "parked")
       yield* tasks.go("E", step("E"))
-      yield* ticks(10)
+      yield* settle // nobody starts while B holds the slot
       assert.deepStrictEqual(events, ["A:start", "B:start"])
       yield* bGate.open
       yield* tasks.blockTillDone
@@ -205,7 +180,8 @@ describe("TaskService.go", () => {
         yield* tasks.go(`t${i}`, tracked(gauge, "t", gate.await))
       }
       assert.strictEqual(yield* tasks.activeCount, n)
-      yield* ticks(10)
+      yield* untilStarted(gauge, 1)
+      yield* settle // and no more
       assert.strictEqual(gauge.started, 1)
       assert.strictEqual(yield* tasks.activeCount, n)
       yield* gate.open
@@ -239,7 +215,7 @@ describe("TaskService.go", () => {
           Effect.never
         )
       )
-      yield* ticks(5)
+      yield* untilActive(tasks, 1) // the caller has called go and now waits forever
       yield* Fiber.interrupt(caller)
       assert.strictEqual(yield* tasks.activeCount, 1)
       yield* gate.open

@@ -2,7 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Data, Effect, Fiber, Latch, Logger, References } from "effect"
 import { TaskService } from "effect-task"
 import { TestConsole } from "effect/testing"
-import { eventually, interruptedChild, ticks } from "./TaskService.helpers.ts"
+import { interruptedChild } from "./helpers/exits.ts"
+import { settle, until, untilEffect } from "./helpers/waits.ts"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly reason: string }> {}
 
@@ -137,7 +138,7 @@ describe("TaskService failures", () => {
           "interrupted",
           Effect.andThen(Effect.withFiber((fiber) => Effect.sync(() => (taskFiber = fiber))), Effect.never)
         )
-        yield* eventually(() => taskFiber !== undefined)
+        yield* until("the body runs", () => taskFiber !== undefined)
         yield* Fiber.interrupt(taskFiber!)
         yield* tasks.blockTillDone
         assert.strictEqual(yield* tasks.failures, 0)
@@ -163,7 +164,8 @@ describe("TaskService failures", () => {
         )
         yield* tasks.go("quiet-success", Effect.void).pipe(Effect.provide(logs.layer))
         yield* tasks.blockTillDone
-        yield* ticks(3)
+        yield* until("the failure is logged", () => logs.entries.length >= 1) // on the failed task's own fiber
+        yield* settle // and only once
         assert.strictEqual(logs.entries.length, 1)
         const [entry] = logs.entries
         assert.strictEqual(entry!.level, "Error")
@@ -178,7 +180,8 @@ describe("TaskService failures", () => {
         const logs = captureLogs()
         yield* tasks.go("sync-repo-7", Effect.die(new Error("kaput-defect"))).pipe(Effect.provide(logs.layer))
         yield* tasks.blockTillDone
-        yield* ticks(3)
+        yield* until("the failure is logged", () => logs.entries.length >= 1) // on the failed task's own fiber
+        yield* settle // and only once
         assert.strictEqual(logs.entries.length, 1)
         const [entry] = logs.entries
         assert.strictEqual(entry!.level, "Error")
@@ -194,7 +197,7 @@ describe("TaskService failures", () => {
         yield* tasks.go("interrupted", Effect.interrupt).pipe(Effect.provide(logs.layer))
         yield* tasks.go("interrupted-child", interruptedChild).pipe(Effect.provide(logs.layer))
         yield* tasks.blockTillDone
-        yield* ticks(3)
+        yield* settle // nothing is logged late either
         assert.deepStrictEqual(logs.entries, [])
       }).pipe(Effect.provide(TaskService.layerBounded(2))))
 
@@ -203,8 +206,12 @@ describe("TaskService failures", () => {
         const tasks = yield* TaskService
         yield* tasks.go("console-task", Effect.die(new Error("console-defect")))
         yield* tasks.blockTillDone
-        yield* ticks(3)
-        const lines = [...(yield* TestConsole.logLines), ...(yield* TestConsole.errorLines)]
+        const consoleLines = Effect.map(
+          Effect.all([TestConsole.logLines, TestConsole.errorLines]),
+          ([log, error]) => [...log, ...error]
+        )
+        yield* untilEffect("a console line is written", Effect.map(consoleLines, (lines) => lines.length > 0))
+        const lines = yield* consoleLines
         const text = lines.map((line) => Array.isArray(line) ? line.map(String).join(" ") : String(line)).join("\n")
         assert.include(text, "ERROR")
         assert.include(text, "console-task")
@@ -221,7 +228,8 @@ describe("TaskService failures", () => {
         }
         yield* gate.open
         yield* tasks.blockTillDone
-        yield* ticks(3)
+        yield* until("three failures are logged", () => logs.entries.length >= 3)
+        yield* settle // and no more
         assert.deepStrictEqual(
           logs.entries.map((entry) => entry.annotations["task"]).toSorted(),
           ["job-a", "job-b", "job-c"]

@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Latch, Layer, Option, Scope, Stream, type Tracer } from "effect"
-import { TaskService } from "effect-task"
-import { TestClock } from "effect/testing"
-import { buildInScope, collectChanges, eventually, Gauge, isDone, ticks, tracked } from "./TaskService.helpers.ts"
+import { Context, Effect, Exit, Fiber, Latch, Option, Scope, Stream, type Tracer } from "effect"
+import { Coalescer, TaskService } from "effect-task"
+import { illegalArgument, isDone } from "./helpers/exits.ts"
+import { Gauge, tracked, untilStarted } from "./helpers/gauge.ts"
+import { ownedService } from "./helpers/service.ts"
+import { settle, until, untilState, yieldTimes } from "./helpers/waits.ts"
 
 class Greeter extends Context.Service<Greeter, {
   readonly greet: (name: string) => string
@@ -26,7 +28,7 @@ const ancestry = (span: Tracer.AnySpan): Array<string> => {
 describe("TaskService shutdown", () => {
   it.effect("closing the scope interrupts running and parked tasks, runs finalizers, ends at 0", () =>
     Effect.gen(function*() {
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(2))
+      const { scope, tasks } = yield* ownedService(TaskService.layerBounded(2))
       const events: Array<string> = []
       const gauge = new Gauge()
       const running = (name: string) =>
@@ -45,12 +47,15 @@ describe("TaskService shutdown", () => {
       yield* tasks.go("r2", running("r2"))
       yield* tasks.go("p1", tracked(gauge, "p1", Effect.sync(() => events.push("p1 ran"))))
       yield* tasks.go("p2", tracked(gauge, "p2", Effect.sync(() => events.push("p2 ran"))))
-      yield* eventually(() => gauge.started === 3)
-      yield* ticks(5)
+      yield* untilStarted(gauge, 3)
+      yield* settle // and no more
       assert.deepStrictEqual(gauge.starts, ["r1", "quiescent", "r2"])
       assert.strictEqual(yield* tasks.activeCount, 4)
-      const changes = yield* Effect.forkChild(Stream.runCollect(tasks.activeChanges))
-      yield* ticks(3)
+      let subscribed = false
+      const changes = yield* Effect.forkChild(
+        Stream.runCollect(tasks.activeChanges.pipe(Stream.tap(() => Effect.sync(() => (subscribed = true)))))
+      )
+      yield* until("the activeChanges subscriber has the current count", () => subscribed)
 
       yield* Scope.close(scope, Exit.void)
 
@@ -68,18 +73,19 @@ describe("TaskService shutdown", () => {
 
   it.effect("closing the scope drops a task granted a slot but not started yet, and one waiting to get its slot back", () =>
     Effect.gen(function*() {
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(1))
+      const { scope, tasks } = yield* ownedService(TaskService.layerBounded(1))
       const events: Array<string> = []
       const inner = yield* Latch.make(false)
       yield* tasks.go(
         "requeued",
         Effect.andThen(tasks.yieldSlot(inner.await), Effect.sync(() => events.push("requeued came back")))
       )
-      yield* ticks(5)
+      yield* untilState(tasks, "requeued", "yielded-slot")
       yield* tasks.go("holder", Effect.andThen(Effect.sync(() => events.push("holder ran")), Effect.never))
-      yield* ticks(5)
+      yield* until("holder has run", () => events.includes("holder ran"))
       yield* inner.open
-      yield* ticks(5)
+      yield* untilState(tasks, "requeued", "parked")
+      yield* settle // requeued must not come back while holder holds the slot
       assert.deepStrictEqual(events, ["holder ran"])
       assert.strictEqual(yield* tasks.activeCount, 2)
       assert.deepStrictEqual((yield* tasks.snapshot).map((task) => [task.name, task.state]), [
@@ -87,16 +93,16 @@ describe("TaskService shutdown", () => {
         ["holder", "running"]
       ])
       yield* Scope.close(scope, Exit.void)
-      yield* ticks(10)
+      yield* settle // nothing dropped may run late
       assert.deepStrictEqual(events, ["holder ran"])
       assert.strictEqual(yield* tasks.activeCount, 0)
       assert.deepStrictEqual(yield* tasks.snapshot, [])
 
       // a task registered and granted a slot in the same step as the close never starts
-      const second = yield* buildInScope(TaskService.layerBounded(1))
+      const second = yield* ownedService(TaskService.layerBounded(1))
       yield* second.tasks.go("granted", Effect.sync(() => events.push("granted ran")))
       yield* Scope.close(second.scope, Exit.void)
-      yield* ticks(10)
+      yield* settle // the granted task must not start late
       assert.deepStrictEqual(events, ["holder ran"])
       assert.strictEqual(yield* second.tasks.activeCount, 0)
       assert.strictEqual(yield* second.tasks.failures, 0)
@@ -104,12 +110,12 @@ describe("TaskService shutdown", () => {
 
   it.effect("after shutdown go registers nothing and the body never runs", () =>
     Effect.gen(function*() {
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(2))
+      const { scope, tasks } = yield* ownedService(TaskService.layerBounded(2))
       yield* Scope.close(scope, Exit.void)
       const events: Array<string> = []
       yield* tasks.go("late", Effect.sync(() => events.push("late ran")))
       assert.strictEqual(yield* tasks.activeCount, 0)
-      yield* ticks(20)
+      yield* settle // the late body must never run
       assert.deepStrictEqual(events, [])
       assert.strictEqual(yield* tasks.activeCount, 0)
       assert.deepStrictEqual(yield* tasks.snapshot, [])
@@ -124,34 +130,61 @@ describe("TaskService shutdown", () => {
 
   it.effect("a body that registers a task while the service shuts down does not start it", () =>
     Effect.gen(function*() {
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(2))
+      const { scope, tasks } = yield* ownedService(TaskService.layerBounded(2))
       const events: Array<string> = []
+      let spawnerRuns = false
       yield* tasks.go(
         "spawner",
-        Effect.never.pipe(
-          Effect.onInterrupt(() => tasks.go("spawned", Effect.sync(() => events.push("spawned ran"))))
+        Effect.andThen(
+          Effect.sync(() => (spawnerRuns = true)),
+          Effect.never.pipe(
+            Effect.onInterrupt(() => tasks.go("spawned", Effect.sync(() => events.push("spawned ran"))))
+          )
         )
       )
-      yield* ticks(5)
+      yield* until("the spawner body runs", () => spawnerRuns)
       yield* Scope.close(scope, Exit.void)
-      yield* ticks(20)
+      yield* settle // the spawned task must never start
       assert.deepStrictEqual(events, [])
       assert.strictEqual(yield* tasks.activeCount, 0)
     }))
 
   it.effect("a blockTillDone waiter completes when the scope closes", () =>
     Effect.gen(function*() {
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(1))
+      const { scope, tasks } = yield* ownedService(TaskService.layerBounded(1))
       yield* tasks.go("forever", Effect.never)
       yield* tasks.go("parked", Effect.never)
       const waiter = yield* Effect.forkChild(tasks.blockTillDone)
       const quiet = yield* Effect.forkChild(tasks.awaitQuiescence(0))
-      yield* ticks(5)
+      yield* settle // both wait: forever runs, parked is parked
       assert.isFalse(isDone(waiter))
       yield* Scope.close(scope, Exit.void)
       yield* Fiber.join(waiter)
       yield* Fiber.join(quiet)
       assert.strictEqual(yield* tasks.failures, 0)
+    }))
+  it.effect("after shutdown go and submit do nothing, the waits complete at once, activeChanges emits 0 and ends, failures keeps its count", () =>
+    Effect.gen(function*() {
+      const { close, tasks } = yield* ownedService(TaskService.layerBounded(2))
+      const coalescer = yield* Coalescer.make<string>().pipe(Effect.provideService(TaskService, tasks))
+      yield* tasks.go("failing", Effect.fail("boom"))
+      yield* tasks.blockTillDone
+      yield* close
+      let ran = false
+      yield* tasks.go("late", Effect.sync(() => (ran = true)))
+      yield* coalescer.submit("late", "k", Effect.sync(() => (ran = true)))
+      assert.strictEqual(yield* tasks.activeCount, 0)
+      assert.strictEqual(yield* coalescer.size, 0)
+      assert.deepStrictEqual(yield* tasks.snapshot, [])
+      yield* tasks.awaitQuiescence(0)
+      yield* tasks.blockTillDone
+      assert.deepStrictEqual(Array.from(yield* Stream.runCollect(tasks.activeChanges)), [0])
+      yield* settle // no late body runs
+      assert.isFalse(ran, "no body runs after shutdown")
+      assert.strictEqual(yield* tasks.failures, 1, "failures keeps its count")
+      // validation still comes first
+      const message = illegalArgument(yield* Effect.exit(tasks.go("", Effect.void)))
+      assert.include(message, "name must be a non-empty string")
     }))
 })
 
@@ -254,7 +287,7 @@ describe("TaskService context", () => {
           Effect.provideService(Tenant, tenant)
         )
       }
-      yield* ticks(5)
+      yield* settle // the three stay parked behind the holder
       assert.deepStrictEqual(seen, [])
       yield* gate.open
       yield* tasks.blockTillDone
@@ -265,8 +298,8 @@ describe("TaskService context", () => {
 describe("TaskService with two services", () => {
   it.effect("yields on another service from a task body run the effect unchanged", () =>
     Effect.gen(function*() {
-      const a = yield* buildInScope(TaskService.layerBounded(1))
-      const b = yield* buildInScope(TaskService.layerBounded(1))
+      const a = yield* ownedService(TaskService.layerBounded(1))
+      const b = yield* ownedService(TaskService.layerBounded(1))
       const gauge = new Gauge()
       const seen: Array<number | ReadonlyArray<string>> = []
       const bGate = yield* Latch.make(false)
@@ -279,7 +312,7 @@ describe("TaskService with two services", () => {
           "a-task",
           Effect.gen(function*() {
             // neither A's slot nor B's count may change
-            yield* b.tasks.yieldSlot(b.tasks.yieldQuiescent(ticks(10)))
+            yield* b.tasks.yieldSlot(b.tasks.yieldQuiescent(yieldTimes(10)))
             seen.push(yield* b.tasks.yieldQuiescent(b.tasks.activeCount))
             seen.push([...gauge.starts])
           })
@@ -295,249 +328,4 @@ describe("TaskService with two services", () => {
       yield* Scope.close(a.scope, Exit.void)
       yield* Scope.close(b.scope, Exit.void)
     }))
-})
-
-describe("TaskService.snapshot", () => {
-  it.effect("lists each task with its state, name, registration time and state time from the Clock", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const aGate = yield* Latch.make(false)
-      const bGate = yield* Latch.make(false)
-      const cGate = yield* Latch.make(false)
-      const eGate = yield* Latch.make(false)
-      yield* tasks.go("A", tasks.yieldSlot(aGate.await))
-      yield* ticks(5)
-      yield* TestClock.adjust("1 second")
-      yield* tasks.go("C", tasks.yieldQuiescent(cGate.await))
-      yield* ticks(5)
-      yield* TestClock.adjust("1 second")
-      yield* tasks.go("B", bGate.await)
-      yield* ticks(5)
-      yield* TestClock.adjust("1 second")
-      yield* tasks.go("E", eGate.await)
-      yield* ticks(5)
-      yield* TestClock.adjust("1 second")
-      yield* tasks.go("D", Effect.void)
-      yield* ticks(5)
-      assert.deepStrictEqual(yield* tasks.snapshot, [
-        { id: 1, name: "A", state: "yielded-slot", registeredAt: 0, stateSince: 0 },
-        { id: 2, name: "C", state: "yielded-quiescent", registeredAt: 1000, stateSince: 1000 },
-        { id: 3, name: "B", state: "running", registeredAt: 2000, stateSince: 2000 },
-        { id: 4, name: "E", state: "running", registeredAt: 3000, stateSince: 3000 },
-        { id: 5, name: "D", state: "parked", registeredAt: 4000, stateSince: 4000 }
-      ])
-      assert.strictEqual(yield* tasks.activeCount, 4)
-
-      // A's effect ends while both slots are taken: A waits for a slot, behind D
-      yield* TestClock.adjust("1 second")
-      yield* aGate.open
-      yield* ticks(5)
-      const afterA = yield* tasks.snapshot
-      assert.deepStrictEqual(afterA.find((task) => task.name === "A"), {
-        id: 1,
-        name: "A",
-        state: "parked",
-        registeredAt: 0,
-        stateSince: 5000
-      })
-
-      // E ends: D starts, then A gets its slot back and ends
-      yield* TestClock.adjust("1 second")
-      yield* eGate.open
-      yield* ticks(10)
-      assert.deepStrictEqual(yield* tasks.snapshot, [
-        { id: 2, name: "C", state: "yielded-quiescent", registeredAt: 1000, stateSince: 1000 },
-        { id: 3, name: "B", state: "running", registeredAt: 2000, stateSince: 2000 }
-      ])
-      yield* bGate.open
-      yield* cGate.open
-      yield* tasks.blockTillDone
-      assert.deepStrictEqual(yield* tasks.snapshot, [])
-      // ids keep increasing
-      yield* tasks.go("F", Effect.never)
-      const [f] = yield* tasks.snapshot
-      assert.strictEqual(f!.id, 6)
-    }).pipe(Effect.provide(TaskService.layerBounded(2))))
-
-  // Implementation bug (internal/pool.ts `now()`): task times are stored as
-  // `(clock - epoch) | 0`, which wraps to a negative number once the service
-  // has lived 2^31 ms (24.8 days); `registeredAt`/`stateSince` are then wrong
-  // (observed -2134967296 instead of 2160000000). Remove `.fails` once fixed.
-  it.effect("times stay exact epoch millis for a service that has lived longer than 2^31 ms (24.8 days)", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const day = 24 * 60 * 60 * 1000
-      yield* TestClock.adjust("25 days")
-      yield* tasks.go("late", Effect.never)
-      yield* ticks(5)
-      assert.deepStrictEqual(yield* tasks.snapshot, [
-        { id: 1, name: "late", state: "running", registeredAt: 25 * day, stateSince: 25 * day }
-      ])
-      yield* TestClock.adjust("25 days")
-      yield* tasks.go("later", Effect.never)
-      assert.deepStrictEqual((yield* tasks.snapshot).map((task) => task.registeredAt), [25 * day, 50 * day])
-    }).pipe(Effect.provide(TaskService.layerBounded(2))))
-
-  it.effect("times follow the Clock when it starts far from 0", () =>
-    Effect.gen(function*() {
-      const start = Date.UTC(2026, 10, 28, 12, 0, 0)
-      yield* TestClock.setTime(start)
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(1))
-      yield* TestClock.adjust("90 minutes")
-      yield* tasks.go("a", Effect.never)
-      yield* tasks.go("b", Effect.never)
-      yield* ticks(5)
-      assert.deepStrictEqual(yield* tasks.snapshot, [
-        { id: 1, name: "a", state: "running", registeredAt: start + 5_400_000, stateSince: start + 5_400_000 },
-        { id: 2, name: "b", state: "parked", registeredAt: start + 5_400_000, stateSince: start + 5_400_000 }
-      ])
-      yield* Scope.close(scope, Exit.void)
-    }))
-
-  it.effect("a parked task that starts later reports when it started", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const gate = yield* Latch.make(false)
-      const second = yield* Latch.make(false)
-      yield* tasks.go("first", gate.await)
-      yield* tasks.go("second", second.await)
-      yield* ticks(5)
-      yield* TestClock.adjust("3 seconds")
-      yield* gate.open
-      yield* ticks(10)
-      assert.deepStrictEqual(yield* tasks.snapshot, [
-        { id: 2, name: "second", state: "running", registeredAt: 0, stateSince: 3000 }
-      ])
-      yield* second.open
-      yield* tasks.blockTillDone
-    }).pipe(Effect.provide(TaskService.layerBounded(1))))
-})
-
-describe("TaskService.resize and workers", () => {
-  it.effect("raising the bound starts parked tasks at once", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const gauge = new Gauge()
-      const gate = yield* Latch.make(false)
-      for (const name of ["a", "b", "c", "d", "e"]) yield* tasks.go(name, tracked(gauge, name, gate.await))
-      yield* ticks(10)
-      assert.deepStrictEqual(gauge.starts, ["a"])
-      yield* tasks.resize(3)
-      assert.strictEqual(yield* tasks.workers, 3)
-      yield* ticks(10)
-      assert.deepStrictEqual(gauge.starts, ["a", "b", "c"])
-      assert.strictEqual(gauge.high, 3)
-      yield* gate.open
-      yield* tasks.blockTillDone
-      assert.strictEqual(gauge.high, 3)
-    }).pipe(Effect.provide(TaskService.layerBounded(1))))
-
-  it.effect("lowering the bound never interrupts running bodies and holds back starts until running < bound", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const gauge = new Gauge()
-      const interrupted: Array<string> = []
-      const gates = new Map<string, Latch.Latch>()
-      const names = ["r1", "r2", "r3", "r4", "p1", "p2", "p3"]
-      for (const name of names) {
-        const gate = yield* Latch.make(false)
-        gates.set(name, gate)
-        yield* tasks.go(
-          name,
-          tracked(gauge, name, gate.await.pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted.push(name)))))
-        )
-      }
-      yield* ticks(10)
-      assert.deepStrictEqual(gauge.starts, ["r1", "r2", "r3", "r4"])
-      yield* tasks.resize(2)
-      assert.strictEqual(yield* tasks.workers, 2)
-      yield* ticks(10)
-      assert.strictEqual(gauge.running, 4)
-      assert.deepStrictEqual(interrupted, [])
-      // 4 → 3 running: still not under 2
-      yield* gates.get("r1")!.open
-      yield* ticks(10)
-      assert.strictEqual(gauge.running, 3)
-      assert.deepStrictEqual(gauge.starts, ["r1", "r2", "r3", "r4"])
-      // 3 → 2: not under 2 either
-      yield* gates.get("r2")!.open
-      yield* ticks(10)
-      assert.strictEqual(gauge.running, 2)
-      assert.deepStrictEqual(gauge.starts, ["r1", "r2", "r3", "r4"])
-      // 2 → 1: one start, back to 2
-      gauge.resetHigh()
-      yield* gates.get("r3")!.open
-      yield* ticks(10)
-      assert.deepStrictEqual(gauge.starts, ["r1", "r2", "r3", "r4", "p1"])
-      assert.strictEqual(gauge.running, 2)
-      for (const name of ["r4", "p1", "p2", "p3"]) yield* gates.get(name)!.open
-      yield* tasks.blockTillDone
-      assert.strictEqual(gauge.high, 2)
-      assert.deepStrictEqual(gauge.starts, names)
-      assert.deepStrictEqual(interrupted, [])
-      assert.strictEqual(yield* tasks.failures, 0)
-    }).pipe(Effect.provide(TaskService.layerBounded(4))))
-
-  it.effect("resize to 0 or Infinity makes the service unbounded; resize from unbounded bounds it", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const gauge = new Gauge()
-      const gate = yield* Latch.make(false)
-      for (let i = 0; i < 6; i++) yield* tasks.go(`t${i}`, tracked(gauge, `t${i}`, gate.await))
-      yield* ticks(10)
-      assert.strictEqual(gauge.started, 1)
-      yield* tasks.resize(0)
-      assert.strictEqual(yield* tasks.workers, undefined)
-      yield* ticks(10)
-      assert.strictEqual(gauge.started, 6)
-      yield* gate.open
-      yield* tasks.blockTillDone
-
-      yield* tasks.resize(2)
-      assert.strictEqual(yield* tasks.workers, 2)
-      const gate2 = yield* Latch.make(false)
-      for (let i = 0; i < 6; i++) yield* tasks.go(`u${i}`, tracked(gauge, `u${i}`, gate2.await))
-      yield* ticks(10)
-      assert.strictEqual(gauge.started, 8)
-      yield* tasks.resize(Infinity)
-      assert.strictEqual(yield* tasks.workers, undefined)
-      yield* ticks(10)
-      assert.strictEqual(gauge.started, 12)
-      yield* gate2.open
-      yield* tasks.blockTillDone
-    }).pipe(Effect.provide(TaskService.layerBounded(1))))
-
-  it.effect("an unbounded service can be bounded by resize", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const gauge = new Gauge()
-      const gates = yield* Effect.forEach([0, 1, 2], () => Latch.make(false))
-      for (const [i, gate] of gates.entries()) yield* tasks.go(`r${i}`, tracked(gauge, `r${i}`, gate.await))
-      yield* ticks(10)
-      assert.strictEqual(gauge.running, 3)
-      yield* tasks.resize(2)
-      yield* tasks.go("late", tracked(gauge, "late", Effect.void))
-      yield* ticks(10)
-      assert.deepStrictEqual(gauge.starts, ["r0", "r1", "r2"])
-      yield* gates[0]!.open
-      yield* ticks(10)
-      assert.deepStrictEqual(gauge.starts, ["r0", "r1", "r2"])
-      yield* gates[1]!.open
-      yield* ticks(10)
-      assert.deepStrictEqual(gauge.starts, ["r0", "r1", "r2", "late"])
-      yield* gates[2]!.open
-      yield* tasks.blockTillDone
-    }).pipe(Effect.provide(Layer.fresh(TaskService.layerUnbounded))))
-
-  it.effect("activeChanges and counters are unaffected by resize", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const gate = yield* Latch.make(false)
-      const changes = yield* collectChanges(tasks, 3)
-      yield* tasks.go("a", gate.await)
-      yield* tasks.resize(5)
-      yield* tasks.resize(1)
-      yield* gate.open
-      assert.deepStrictEqual(yield* Fiber.join(changes), [0, 1, 0])
-    }).pipe(Effect.provide(TaskService.layerBounded(2))))
 })

@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Latch, Stream } from "effect"
 import { TaskService } from "effect-task"
-import { collectChanges, eventually, isDone, ticks } from "./TaskService.helpers.ts"
+import { isDone } from "./helpers/exits.ts"
+import { collectChanges } from "./helpers/service.ts"
+import { settle, until, untilActive, untilRunning, untilState } from "./helpers/waits.ts"
 
 describe("TaskService.blockTillDone", () => {
   it.effect("completes at once when no task is registered", () =>
@@ -26,10 +28,11 @@ describe("TaskService.blockTillDone", () => {
       const waiter = yield* Effect.forkChild(
         Effect.andThen(tasks.blockTillDone, Effect.sync(() => events.push("done")))
       )
-      yield* ticks(5)
+      yield* untilRunning(tasks, "first")
       yield* tasks.go("second", Effect.andThen(second.await, Effect.sync(() => events.push("second"))))
       yield* first.open
-      yield* ticks(10)
+      yield* until("first has ended", () => events.includes("first"))
+      yield* settle // the waiter must not complete while second runs
       assert.deepStrictEqual(events, ["first"])
       assert.isFalse(isDone(waiter))
       yield* second.open
@@ -54,9 +57,10 @@ describe("TaskService.blockTillDone", () => {
       const waiter = yield* Effect.forkChild(
         Effect.andThen(tasks.blockTillDone, Effect.sync(() => events.push("done")))
       )
-      yield* ticks(5)
+      yield* untilRunning(tasks, "parent")
       yield* gate.open
-      yield* ticks(10)
+      yield* until("parent has ended", () => events.includes("parent"))
+      yield* settle // the waiter must not complete while child runs
       assert.deepStrictEqual(events, ["parent"])
       assert.isFalse(isDone(waiter))
       yield* childGate.open
@@ -73,12 +77,12 @@ describe("TaskService.blockTillDone", () => {
         "dependent",
         Effect.andThen(tasks.yieldQuiescent(gate.await), Effect.sync(() => events.push("dependent")))
       )
-      yield* ticks(5)
+      yield* untilState(tasks, "dependent", "yielded-quiescent")
       assert.strictEqual(yield* tasks.activeCount, 0)
       const waiter = yield* Effect.forkChild(
         Effect.andThen(tasks.blockTillDone, Effect.sync(() => events.push("done")))
       )
-      yield* ticks(10)
+      yield* settle // the waiter must not complete while dependent waits
       assert.isFalse(isDone(waiter))
       yield* gate.open
       yield* Fiber.join(waiter)
@@ -93,7 +97,7 @@ describe("TaskService.blockTillDone", () => {
       yield* tasks.go("dies-late", Effect.andThen(gate.await, Effect.die("late")))
       yield* tasks.go("ok", gate.await)
       const waiter = yield* Effect.forkChild(Effect.andThen(tasks.blockTillDone, tasks.failures))
-      yield* ticks(5)
+      yield* untilRunning(tasks, "dies-late") // both slots taken, "ok" parked
       yield* gate.open
       assert.strictEqual(yield* Fiber.join(waiter), 2)
     }).pipe(Effect.provide(TaskService.layerBounded(2))))
@@ -104,7 +108,7 @@ describe("TaskService.blockTillDone", () => {
       const gate = yield* Latch.make(false)
       yield* tasks.go("t", gate.await)
       const waiters = yield* Effect.forEach([1, 2, 3], () => Effect.forkChild(tasks.blockTillDone))
-      yield* ticks(5)
+      yield* settle // they all wait for t
       assert.deepStrictEqual(waiters.map(isDone), [false, false, false])
       yield* gate.open
       yield* Fiber.joinAll(waiters)
@@ -118,13 +122,13 @@ describe("TaskService.awaitQuiescence", () => {
       const gate = yield* Latch.make(false)
       yield* tasks.go("a", gate.await)
       yield* tasks.go("b", gate.await)
-      yield* ticks(5)
+      yield* untilActive(tasks, 2)
       for (const threshold of [2, 3, 100]) {
         const waiter = yield* Effect.forkChild(tasks.awaitQuiescence(threshold), { startImmediately: true })
         assert.isTrue(isDone(waiter), `threshold ${threshold}`)
       }
       const below = yield* Effect.forkChild(tasks.awaitQuiescence(1), { startImmediately: true })
-      yield* ticks(5)
+      yield* settle // count 2 > 1
       assert.isFalse(isDone(below))
       yield* gate.open
       yield* Fiber.join(below)
@@ -142,7 +146,7 @@ describe("TaskService.awaitQuiescence", () => {
       const tasks = yield* TaskService
       const gates = yield* Effect.forEach([0, 1, 2], () => Latch.make(false))
       for (const [i, gate] of gates.entries()) yield* tasks.go(`t${i}`, gate.await)
-      yield* ticks(5)
+      yield* untilRunning(tasks, "t2")
       const fired: Array<string> = []
       const waiter = (label: string, threshold: number) =>
         Effect.forkChild(Effect.andThen(tasks.awaitQuiescence(threshold), Effect.sync(() => fired.push(label))))
@@ -151,18 +155,18 @@ describe("TaskService.awaitQuiescence", () => {
       const w1b = yield* waiter("t1b", 1)
       const w0 = yield* waiter("t0", 0)
       const interrupted = yield* waiter("t1-interrupted", 1)
-      yield* ticks(5)
+      yield* settle // count 3: none fires
       assert.deepStrictEqual(fired, [])
       yield* Fiber.interrupt(interrupted)
 
       yield* gates[0]!.open
       yield* Fiber.join(w2)
-      yield* ticks(10)
+      yield* settle // the others stay
       assert.deepStrictEqual(fired, ["t2"])
 
       yield* gates[1]!.open
       yield* Fiber.joinAll([w1a, w1b])
-      yield* ticks(10)
+      yield* settle // t0 stays, the interrupted one never fires
       assert.deepStrictEqual(fired.toSorted(), ["t1a", "t1b", "t2"])
 
       yield* gates[2]!.open
@@ -176,9 +180,9 @@ describe("TaskService.awaitQuiescence", () => {
       const enter = yield* Latch.make(false)
       const leave = yield* Latch.make(false)
       yield* tasks.go("t", Effect.andThen(enter.await, tasks.yieldQuiescent(leave.await)))
-      yield* ticks(5)
+      yield* untilRunning(tasks, "t")
       const waiter = yield* Effect.forkChild(tasks.awaitQuiescence(0))
-      yield* ticks(5)
+      yield* settle // count 1 > 0
       assert.isFalse(isDone(waiter))
       yield* enter.open
       yield* Fiber.join(waiter)
@@ -194,7 +198,7 @@ describe("TaskService.awaitQuiescence", () => {
       yield* tasks.go("t", Effect.yieldNow)
       yield* tasks.blockTillDone
       const late = yield* Effect.forkChild(tasks.awaitQuiescence(-5))
-      yield* ticks(20)
+      yield* settle // neither ever completes
       assert.isFalse(isDone(idle))
       assert.isFalse(isDone(late))
       yield* Fiber.interrupt(idle)
@@ -216,8 +220,8 @@ describe("TaskService.awaitQuiescence", () => {
           seen.push(yield* tasks.yieldQuiescent(tasks.activeCount))
         })
       )
-      yield* eventually(() => seen.length === 1)
-      yield* ticks(5)
+      yield* until("self has read activeCount", () => seen.length === 1)
+      yield* settle // self waits for other
       assert.deepStrictEqual(seen, [2])
       yield* other.open
       yield* tasks.blockTillDone
@@ -229,7 +233,7 @@ describe("TaskService.awaitQuiescence", () => {
       const tasks = yield* TaskService
       const gate = yield* Latch.make(false)
       yield* tasks.go("holder", gate.await)
-      yield* ticks(3)
+      yield* untilRunning(tasks, "holder")
       for (let round = 0; round < 5; round++) {
         const waiters = yield* Effect.forEach(
           Array.from({ length: 2_000 }, (_, i) => i),
@@ -243,7 +247,7 @@ describe("TaskService.awaitQuiescence", () => {
       const later = yield* Effect.forkChild(
         Effect.andThen(tasks.awaitQuiescence(0), Effect.sync(() => fired.push("later")))
       )
-      yield* ticks(5)
+      yield* settle // the holder still runs
       assert.deepStrictEqual(fired, [])
       yield* gate.open
       yield* Fiber.join(later)
@@ -252,7 +256,7 @@ describe("TaskService.awaitQuiescence", () => {
       const gate2 = yield* Latch.make(false)
       yield* tasks.go("holder-2", gate2.await)
       const again = yield* Effect.forkChild(tasks.awaitQuiescence(0))
-      yield* ticks(5)
+      yield* settle // holder-2 still runs
       assert.isFalse(isDone(again))
       yield* gate2.open
       yield* Fiber.join(again)
@@ -263,16 +267,18 @@ describe("TaskService.awaitQuiescence", () => {
       const tasks = yield* TaskService
       const gates = yield* Effect.forEach([0, 1, 2], () => Latch.make(false))
       for (const [i, gate] of gates.entries()) yield* tasks.go(`t${i}`, gate.await)
-      yield* ticks(5)
+      yield* untilRunning(tasks, "t2")
       const high = yield* Effect.forkChild(tasks.awaitQuiescence(2))
-      yield* ticks(3)
+      yield* settle // the high waiter has registered
       yield* Fiber.interrupt(high)
       const low = yield* Effect.forkChild(tasks.awaitQuiescence(0))
       yield* gates[0]!.open
-      yield* ticks(10)
+      yield* untilActive(tasks, 2)
+      yield* settle // count 2 > 0
       assert.isFalse(isDone(low))
       yield* gates[1]!.open
-      yield* ticks(10)
+      yield* untilActive(tasks, 1)
+      yield* settle // count 1 > 0
       assert.isFalse(isDone(low))
       yield* gates[2]!.open
       yield* Fiber.join(low)
@@ -288,9 +294,9 @@ describe("TaskService.activeChanges", () => {
       yield* tasks.go("t1", gates[1]!.await)
       const changes = yield* collectChanges(tasks, 6)
       yield* tasks.go("t2", gates[2]!.await)
-      for (const gate of gates) {
+      for (const [i, gate] of gates.entries()) {
         yield* gate.open
-        yield* ticks(5)
+        yield* untilActive(tasks, 2 - i)
       }
       yield* tasks.go("t3", Effect.void)
       assert.deepStrictEqual(yield* Fiber.join(changes), [2, 3, 2, 1, 0, 1])
@@ -313,7 +319,7 @@ describe("TaskService.activeChanges", () => {
       const inner = yield* Latch.make(false)
       const changes = yield* collectChanges(tasks, 5)
       yield* tasks.go("t", tasks.yieldQuiescent(inner.await))
-      yield* ticks(5)
+      yield* untilState(tasks, "t", "yielded-quiescent")
       yield* inner.open
       assert.deepStrictEqual(yield* Fiber.join(changes), [0, 1, 0, 1, 0])
     }).pipe(Effect.provide(TaskService.layerBounded(1))))

@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, Latch, Logger, Option, Scope, Tracer } from "effect"
 import { TaskService } from "effect-task"
-import { slotsIntact } from "./Reliability.helpers.ts"
-import { buildInScope, Gauge, ticks, tracked } from "./TaskService.helpers.ts"
+import { Gauge, slotsIntact, tracked, untilStarted } from "./helpers/gauge.ts"
+import { ownedService } from "./helpers/service.ts"
+import { settle, until, untilActive, untilParked } from "./helpers/waits.ts"
 
 // `TaskService.run` (CONTRACT.md, "Additions: reconciler features"): a task
 // registered like `go` whose caller waits for its exit. Deterministic: every
@@ -47,12 +48,12 @@ describe("TaskService.run", () => {
       if (Exit.isFailure(exit)) assert.deepStrictEqual(Cause.findErrorOption(exit.cause)._tag, "Some")
       assert.deepStrictEqual(exit, Exit.fail(new Boom({ reason: "typed" })))
       assert.strictEqual(yield* tasks.failures, 1)
-      yield* ticks(3)
+      yield* settle // nothing is logged late either
       assert.deepStrictEqual(lines, [])
       // the same failure through `go` is logged: the capture works
       yield* tasks.go("go-fails", Effect.fail(new Boom({ reason: "typed" })))
       yield* tasks.blockTillDone
-      yield* ticks(3)
+      yield* until("the go failure is logged", () => lines.length > 0)
       assert.deepStrictEqual(lines, [`task "go-fails" failed`])
     }).pipe(Effect.provide(TaskService.layerBounded(2)), Effect.provide(layer))
   })
@@ -68,7 +69,7 @@ describe("TaskService.run", () => {
         assert.strictEqual(exit.cause.reasons.find(Cause.isDieReason)?.defect, defect)
       }
       assert.strictEqual(yield* tasks.failures, 1)
-      yield* ticks(3)
+      yield* settle // nothing is logged late either
       assert.deepStrictEqual(lines, [])
     }).pipe(Effect.provide(TaskService.layerBounded(2)), Effect.provide(layer))
   })
@@ -99,7 +100,7 @@ describe("TaskService.run", () => {
       yield* tasks.go("holder", gate.await)
       let ran = false
       const caller = yield* Effect.forkChild(tasks.run("parked", Effect.sync(() => (ran = true))))
-      yield* ticks(3)
+      yield* untilParked(tasks, "parked")
       assert.strictEqual(yield* tasks.activeCount, 2)
       const parked = (yield* tasks.snapshot).find((info) => info.name === "parked")
       assert.strictEqual(parked?.state, "parked")
@@ -115,14 +116,14 @@ describe("TaskService.run", () => {
 
   it.effect("a task interrupted by shutdown interrupts its caller (running and parked)", () =>
     Effect.gen(function*() {
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(1))
+      const { scope, tasks } = yield* ownedService(TaskService.layerBounded(1))
       const started = yield* Deferred.make<void>()
       const running = yield* Effect.forkChild(
         Effect.exit(tasks.run("running", Effect.andThen(Deferred.succeed(started, undefined), Effect.never)))
       )
       const parked = yield* Effect.forkChild(Effect.exit(tasks.run("parked", Effect.succeed(1))))
       yield* Deferred.await(started)
-      yield* ticks(3)
+      yield* untilActive(tasks, 2) // the parked caller has registered too
       yield* Scope.close(scope, Exit.void)
       const runningExit = yield* Fiber.join(running)
       const parkedExit = yield* Fiber.join(parked)
@@ -134,7 +135,7 @@ describe("TaskService.run", () => {
 
   it.effect("after shutdown, run registers nothing and interrupts its caller", () =>
     Effect.gen(function*() {
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(1))
+      const { scope, tasks } = yield* ownedService(TaskService.layerBounded(1))
       yield* Scope.close(scope, Exit.void)
       let ran = false
       const exit = yield* Effect.exit(tasks.run("late", Effect.sync(() => (ran = true))))
@@ -150,14 +151,14 @@ describe("TaskService.run", () => {
       const gate = yield* Latch.make(false)
       yield* tasks.go("g0", tracked(gauge, "g0", gate.await))
       yield* tasks.run("h0", tracked(gauge, "h0", gate.await)).pipe(Effect.forkChild)
-      yield* ticks(3)
+      yield* untilStarted(gauge, 2)
       const callers: Array<Fiber.Fiber<string>> = []
       for (let i = 1; i <= 6; i++) {
         const name = `${i % 2 === 0 ? "g" : "r"}${i}`
         const body = tracked(gauge, name, Effect.andThen(Effect.yieldNow, Effect.succeed(name)))
         if (i % 2 === 0) yield* tasks.go(name, body)
         else callers.push(yield* Effect.forkChild(tasks.run(name, body)))
-        yield* Effect.yieldNow
+        yield* untilActive(tasks, i + 2) // registered in this order
       }
       assert.strictEqual(yield* tasks.activeCount, 8) // parked `run` tasks count
       assert.deepStrictEqual(gauge.starts, ["g0", "h0"])
@@ -229,21 +230,4 @@ describe("TaskService.run", () => {
       for (let k = 0; k <= total; k++) yield* scenario(k)
       assert.strictEqual(yield* slotsIntact(tasks, 1), 1)
     }).pipe(Effect.provide(TaskService.layerBounded(1))))
-
-  it.effect("a bad name or body dies naming run, the argument and the value", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const exit = yield* Effect.exit(tasks.run("", Effect.void))
-      assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
-      if (Exit.isFailure(exit)) {
-        const defect = exit.cause.reasons.find(Cause.isDieReason)?.defect as Error
-        assert.strictEqual(defect.message, `TaskService.run: name must be a non-empty string, got ""`)
-      }
-      const bodyExit = yield* Effect.exit(tasks.run("x", 42 as unknown as Effect.Effect<void>))
-      if (Exit.isFailure(bodyExit)) {
-        const defect = bodyExit.cause.reasons.find(Cause.isDieReason)?.defect as Error
-        assert.strictEqual(defect.message, "TaskService.run: body must be an Effect, got 42")
-      } else assert.fail("expected a defect")
-      assert.strictEqual(yield* tasks.activeCount, 0)
-    }).pipe(Effect.provide(TaskService.layerBounded(2))))
 })

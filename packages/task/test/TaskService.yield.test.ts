@@ -1,16 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Latch, Layer } from "effect"
 import { TaskService, type TaskServiceShape } from "effect-task"
-import {
-  collectChanges,
-  eventually,
-  Gauge,
-  interruptedChild,
-  isDone,
-  releasing,
-  ticks,
-  tracked
-} from "./TaskService.helpers.ts"
+import { interruptedChild, isDone } from "./helpers/exits.ts"
+import { Gauge, releasing, tracked, untilRunningBodies, untilStarted } from "./helpers/gauge.ts"
+import { collectChanges } from "./helpers/service.ts"
+import { settle, until, untilDone, untilState, yieldTimes } from "./helpers/waits.ts"
 
 type Outcome = "success" | "failure" | "defect" | "interruption"
 
@@ -27,8 +21,8 @@ const freshBatch = (tasks: TaskServiceShape, gauge: Gauge, count: number, expect
     const gate = yield* Latch.make(false)
     const before = gauge.started
     for (let i = 0; i < count; i++) yield* tasks.go(`fresh${i}`, tracked(gauge, `fresh${i}`, gate.await))
-    yield* eventually(() => gauge.started - before === expected)
-    yield* ticks(10)
+    yield* untilStarted(gauge, before + expected)
+    yield* settle // and no more
     assert.strictEqual(gauge.started - before, expected)
     return gate
   })
@@ -75,7 +69,7 @@ const nestedYields = (
           Effect.gen(function*() {
             counts.push(yield* tasks.activeCount)
             yield* gate.await
-            yield* ticks(10)
+            yield* yieldTimes(10) // time for a wrongly freed slot to be taken
             seen.push([...gauge.starts])
           })
         )
@@ -109,7 +103,7 @@ describe("TaskService.yieldSlot", () => {
         )
       yield* tasks.go("p1", parent("p1"))
       yield* tasks.go("p2", parent("p2"))
-      yield* eventually(() => gauge.running === 2)
+      yield* untilRunningBodies(gauge, 2)
       yield* bothRunning.open
       yield* tasks.blockTillDone
       assert.deepStrictEqual(gauge.starts.slice(0, 2), ["p1", "p2"])
@@ -136,9 +130,10 @@ describe("TaskService.yieldSlot", () => {
         )
       yield* tasks.go("p1", parent("p1"))
       yield* tasks.go("p2", parent("p2"))
-      yield* eventually(() => gauge.running === 2)
+      yield* untilRunningBodies(gauge, 2)
       yield* bothRunning.open
-      yield* ticks(50)
+      yield* untilStarted(gauge, 2)
+      yield* settle // and no more
       assert.deepStrictEqual(gauge.starts, ["p1", "p2"])
       assert.strictEqual(yield* tasks.activeCount, 4)
     }).pipe(Effect.provide(TaskService.layerBounded(2))))
@@ -166,15 +161,16 @@ describe("TaskService.yieldSlot", () => {
               })
             )
           )
-          yield* eventually(() => gauge.started === 1)
-          yield* ticks(5)
+          yield* untilStarted(gauge, 1)
+          yield* untilState(tasks, "T", "yielded-slot")
           // while T is yielded, two others take both slots
           const fill = yield* freshBatch(tasks, gauge, 2, 2)
           yield* innerGate.open
-          yield* ticks(10)
+          yield* untilState(tasks, "T", "parked")
+          yield* settle // T must not come back while both slots are taken
           assert.deepStrictEqual(events, [], "T waits for its slot while both are taken")
           yield* fill.open
-          yield* eventually(() => events.length === 1)
+          yield* until("events has 1 entries", () => events.length === 1)
           assert.deepStrictEqual(events, [outcome === "success" ? "T:success" : "T:failure"])
           // T holds a slot again: exactly one of a fresh batch can start
           gauge.resetHigh()
@@ -210,11 +206,11 @@ describe("TaskService.yieldSlot", () => {
           })
         )
       )
-      yield* eventually(() => ref.fiber !== undefined)
-      yield* ticks(5)
+      yield* until("the body runs", () => ref.fiber !== undefined)
+      yield* untilState(tasks, "T", "yielded-slot")
       const fill = yield* freshBatch(tasks, gauge, 2, 2)
       yield* innerGate.open
-      yield* ticks(10)
+      yield* untilState(tasks, "T", "parked")
       // T is queued for its slot: interrupt it there
       yield* Fiber.interrupt(ref.fiber!)
       assert.strictEqual(yield* tasks.activeCount, 2)
@@ -235,8 +231,8 @@ describe("TaskService.yieldSlot", () => {
         "T",
         tracked(gauge, "T", Effect.andThen(captureFiber(ref), releasing(gauge, tasks, "slot", Effect.never)))
       )
-      yield* eventually(() => ref.fiber !== undefined)
-      yield* ticks(5)
+      yield* until("the body runs", () => ref.fiber !== undefined)
+      yield* untilState(tasks, "T", "yielded-slot")
       yield* Fiber.interrupt(ref.fiber!)
       yield* tasks.blockTillDone
       assert.strictEqual(yield* tasks.failures, 0)
@@ -285,8 +281,8 @@ describe("TaskService.yieldSlot", () => {
         const gate = yield* Latch.make(false)
         yield* tasks.go("holder", tracked(gauge, "holder", gate.await))
         yield* tasks.go("parked", tracked(gauge, "parked", Effect.void))
-        yield* eventually(() => gauge.started === 1)
-        const value = yield* tasks.yieldSlot(Effect.andThen(ticks(10), Effect.succeed(42)))
+        yield* untilStarted(gauge, 1)
+        const value = yield* tasks.yieldSlot(Effect.andThen(yieldTimes(10), Effect.succeed(42)))
         assert.strictEqual(value, 42)
         const exit = yield* Effect.exit(tasks.yieldSlot(Effect.fail("outside")))
         assert.deepStrictEqual(exit, Exit.fail("outside"))
@@ -309,13 +305,13 @@ describe("TaskService.yieldSlot", () => {
             "body",
             Effect.gen(function*() {
               const child = yield* Effect.forkChild(
-                tasks.yieldSlot(Effect.andThen(ticks(10), Effect.sync(() => [...gauge.starts])))
+                tasks.yieldSlot(Effect.andThen(yieldTimes(10), Effect.sync(() => [...gauge.starts])))
               )
               seen.push(...(yield* Fiber.join(child)))
             })
           )
         )
-        yield* eventually(() => gauge.started === 1)
+        yield* untilStarted(gauge, 1)
         yield* tasks.go("parked", tracked(gauge, "parked", Effect.void))
         yield* tasks.blockTillDone
         assert.deepStrictEqual(seen, ["body"])
@@ -331,11 +327,11 @@ describe("TaskService.yieldSlot", () => {
         const p1Gate = yield* Latch.make(false)
         const seen: Array<ReadonlyArray<string>> = []
         yield* tasks.go("T", nestedYields(tasks, gauge, "slot", "slot", inner, [], seen))
-        yield* eventually(() => gauge.started === 1)
+        yield* untilStarted(gauge, 1)
         yield* tasks.go("P1", tracked(gauge, "P1", p1Gate.await))
         yield* tasks.go("P2", tracked(gauge, "P2", Effect.void))
         yield* inner.open
-        yield* eventually(() => seen.length === 1)
+        yield* until("seen has 1 entries", () => seen.length === 1)
         assert.deepStrictEqual(seen, [["T", "P1"]])
         yield* p1Gate.open
         yield* tasks.blockTillDone
@@ -373,7 +369,7 @@ describe("TaskService.yieldSlot", () => {
         "T",
         tasks.yieldSlot(Effect.andThen(Effect.yieldNow, tasks.activeCount)).pipe(Effect.map((n) => seen.push(n)))
       )
-      yield* eventually(() => seen.length === 1)
+      yield* until("seen has 1 entries", () => seen.length === 1)
       assert.deepStrictEqual(seen, [2])
       yield* other.open
       yield* tasks.blockTillDone
@@ -396,7 +392,7 @@ describe("TaskService.yieldQuiescent", () => {
               seen.push(yield* tasks.activeCount)
             })
           )
-          yield* ticks(10)
+          yield* untilState(tasks, "T", "yielded-quiescent")
           assert.strictEqual(yield* tasks.activeCount, 0)
           yield* innerGate.open
           yield* tasks.blockTillDone
@@ -412,8 +408,8 @@ describe("TaskService.yieldQuiescent", () => {
         const ref: { fiber?: Fiber.Fiber<unknown, unknown> } = {}
         const changes = yield* collectChanges(tasks, 5)
         yield* tasks.go("T", Effect.andThen(captureFiber(ref), tasks.yieldQuiescent(Effect.never)))
-        yield* eventually(() => ref.fiber !== undefined)
-        yield* ticks(5)
+        yield* until("the body runs", () => ref.fiber !== undefined)
+        yield* untilState(tasks, "T", "yielded-quiescent")
         assert.strictEqual(yield* tasks.activeCount, 0)
         yield* Fiber.interrupt(ref.fiber!)
         yield* tasks.blockTillDone
@@ -439,7 +435,7 @@ describe("TaskService.yieldQuiescent", () => {
       const gauge = new Gauge()
       const inner = yield* Latch.make(false)
       yield* tasks.go("T", tracked(gauge, "T", releasing(gauge, tasks, "quiescent", inner.await)))
-      yield* eventually(() => gauge.started === 1)
+      yield* untilStarted(gauge, 1)
       const batch = yield* freshBatch(tasks, gauge, 3, 1)
       yield* inner.open
       yield* batch.open
@@ -463,22 +459,23 @@ describe("TaskService.yieldQuiescent", () => {
           Effect.andThen(releasing(gauge, tasks, "quiescent", inner.await), Effect.sync(() => events.push("T:back")))
         )
       )
-      yield* eventually(() => gauge.started === 1)
+      yield* untilStarted(gauge, 1)
       yield* tasks.go("holder", tracked(gauge, "holder", holder.await))
-      yield* eventually(() => gauge.started === 2)
+      yield* untilStarted(gauge, 2)
       assert.strictEqual(yield* tasks.activeCount, 1)
       const quiet = yield* Effect.forkChild(tasks.awaitQuiescence(1))
-      yield* ticks(5)
+      yield* untilDone(quiet, "awaitQuiescence(1) completes (T is out of the count)")
       assert.isTrue(isDone(quiet))
       yield* inner.open
-      yield* ticks(10)
+      yield* untilState(tasks, "T", "parked")
+      yield* settle // T must not come back while the holder keeps the slot
       // T's effect ended; T waits for the slot the holder keeps, and is counted
       assert.deepStrictEqual(events, [])
       assert.strictEqual(yield* tasks.activeCount, 2)
       const info = (yield* tasks.snapshot).find((task) => task.name === "T")
       assert.strictEqual(info!.state, "parked")
       const late = yield* Effect.forkChild(tasks.awaitQuiescence(1))
-      yield* ticks(10)
+      yield* settle // count 2 > 1
       assert.isFalse(isDone(late))
       yield* holder.open
       yield* tasks.blockTillDone
@@ -497,11 +494,11 @@ describe("TaskService.yieldQuiescent", () => {
         const counts: Array<number> = []
         const seen: Array<ReadonlyArray<string>> = []
         yield* tasks.go("T", nestedYields(tasks, gauge, "slot", "quiescent", inner, counts, seen))
-        yield* eventually(() => counts.length === 2)
+        yield* until("counts has 2 entries", () => counts.length === 2)
         yield* tasks.go("P1", tracked(gauge, "P1", p1Gate.await))
         yield* tasks.go("P2", tracked(gauge, "P2", Effect.void))
         yield* inner.open
-        yield* eventually(() => seen.length === 1)
+        yield* until("seen has 1 entries", () => seen.length === 1)
         assert.deepStrictEqual(seen, [["T", "P1"]])
         yield* p1Gate.open
         yield* tasks.blockTillDone
@@ -522,12 +519,12 @@ describe("TaskService.yieldQuiescent", () => {
         const other = yield* Latch.make(false)
         yield* tasks.go("other", tracked(gauge, "other", other.await))
         yield* tasks.go("T", nestedYields(tasks, gauge, "quiescent", "slot", inner, counts, seen))
-        yield* eventually(() => counts.length === 2)
+        yield* until("counts has 2 entries", () => counts.length === 2)
         assert.deepStrictEqual(counts, [1, 1])
         yield* tasks.go("P1", tracked(gauge, "P1", p1Gate.await))
         yield* tasks.go("P2", tracked(gauge, "P2", Effect.void))
         yield* inner.open
-        yield* eventually(() => seen.length === 1)
+        yield* until("seen has 1 entries", () => seen.length === 1)
         assert.deepStrictEqual(seen, [["other", "T", "P1"]])
         assert.deepStrictEqual(counts, [1, 1, 3])
         yield* p1Gate.open
@@ -554,7 +551,7 @@ describe("TaskService.yieldQuiescent", () => {
             })
           )
         )
-        yield* eventually(() => counts.length === 3)
+        yield* until("counts has 3 entries", () => counts.length === 3)
         assert.deepStrictEqual(counts, [1, 1, 1])
         yield* tasks.blockTillDone.pipe(Effect.forkChild)
         yield* other.open
@@ -591,7 +588,7 @@ describe("TaskService.yieldQuiescent", () => {
               const child = yield* Effect.forkChild(
                 tasks.yieldQuiescent(
                   Effect.gen(function*() {
-                    yield* ticks(10)
+                    yield* yieldTimes(10) // time for a wrongly freed slot to be taken
                     seen.push(yield* tasks.activeCount)
                     seen.push([...gauge.starts])
                   })
@@ -601,7 +598,7 @@ describe("TaskService.yieldQuiescent", () => {
             })
           )
         )
-        yield* eventually(() => gauge.started === 1)
+        yield* untilStarted(gauge, 1)
         yield* tasks.go("parked", tracked(gauge, "parked", Effect.void))
         yield* tasks.blockTillDone
         assert.deepStrictEqual(seen, [2, ["body"]])
@@ -617,4 +614,35 @@ describe("TaskService.yieldQuiescent", () => {
         assert.deepStrictEqual(seen, [0])
       }).pipe(Effect.provide(Layer.fresh(TaskService.layerUnbounded))))
   })
+})
+
+/** Whether `other` could start while `first`'s body ran `wrap(yield…)` (20 turns of its own): the slot was given back. */
+const slotFreed = (wrap: (tasks: TaskServiceShape, wait: Effect.Effect<void>) => Effect.Effect<unknown, unknown>) =>
+  Effect.gen(function*() {
+    const tasks = yield* TaskService
+    const started = yield* Deferred.make<void>()
+    const result = yield* Deferred.make<boolean>()
+    yield* tasks.go(
+      "first",
+      Effect.flatMap(
+        wrap(tasks, Effect.andThen(yieldTimes(20), Effect.void)),
+        () => Effect.flatMap(Deferred.isDone(started), (done) => Deferred.succeed(result, done))
+      )
+    )
+    yield* tasks.go("other", Deferred.succeed(started, undefined))
+    return yield* Deferred.await(result)
+  }).pipe(Effect.provide(Layer.fresh(TaskService.layerBounded(1))))
+
+describe("TaskService: the timeout-outside-the-yield trap (documented in the yields' Gotchas)", () => {
+  it.effect("Effect.timeout(yieldSlot(wait)) runs the yield on a forked fiber: the slot is kept", () =>
+    Effect.map(
+      slotFreed((tasks, wait) => Effect.timeout(tasks.yieldSlot(wait), "1 minute")),
+      (freed) => assert.isFalse(freed)
+    ))
+
+  it.effect("yieldSlot(Effect.timeout(wait)) gives the slot back while it waits", () =>
+    Effect.map(
+      slotFreed((tasks, wait) => tasks.yieldSlot(Effect.timeout(wait, "1 minute"))),
+      (freed) => assert.isTrue(freed)
+    ))
 })

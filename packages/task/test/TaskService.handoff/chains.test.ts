@@ -13,40 +13,19 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Latch, Layer, Queue, Stream } from "effect"
 import { TaskService, type TaskServiceShape } from "effect-task"
-import { isDone, ticks } from "./TaskService.helpers.ts"
+import { isDone } from "../helpers/exits.ts"
+import { type Link, linkKinds } from "../helpers/handoff.ts"
+import { settle, untilStates } from "../helpers/waits.ts"
 
-/** A one-shot signal: `wait` completes after `signal` ran. */
-interface Signal {
-  readonly signal: Effect.Effect<void>
-  readonly wait: Effect.Effect<void>
-}
-
-const signalKinds: ReadonlyArray<readonly [string, Effect.Effect<Signal>]> = [
-  [
-    "Latch",
-    Effect.map(Latch.make(false), (latch) => ({ signal: Effect.asVoid(latch.open), wait: latch.await }))
-  ],
-  [
-    "Queue",
-    Effect.map(Queue.unbounded<string>(), (queue) => ({
-      signal: Effect.asVoid(Queue.offer(queue, "result")),
-      wait: Effect.asVoid(Queue.take(queue))
-    }))
-  ],
+/** The wake-ups of `helpers/handoff.ts`, and a Deferred waiter that yields once more after it wakes. */
+const signalKinds: ReadonlyArray<readonly [string, Effect.Effect<Link>]> = [
+  ["Latch", linkKinds.Latch],
+  ["Queue", linkKinds.Queue],
   [
     "Deferred + yieldNow",
-    Effect.map(Deferred.make<string>(), (deferred) => ({
-      signal: Effect.asVoid(Deferred.succeed(deferred, "result")),
-      wait: Effect.andThen(Deferred.await(deferred), Effect.yieldNow)
-    }))
+    Effect.map(linkKinds.Deferred, (link): Link => ({ ...link, wait: Effect.andThen(link.wait, Effect.yieldNow) }))
   ],
-  [
-    "Deferred",
-    Effect.map(Deferred.make<string>(), (deferred) => ({
-      signal: Effect.asVoid(Deferred.succeed(deferred, "result")),
-      wait: Effect.asVoid(Deferred.await(deferred))
-    }))
-  ]
+  ["Deferred", linkKinds.Deferred]
 ]
 
 const bounds: ReadonlyArray<readonly [string, () => Layer.Layer<TaskService>]> = [
@@ -65,7 +44,7 @@ type Order = "dependents first" | "source first"
  */
 const runChain = (
   tasks: TaskServiceShape,
-  makeSignal: Effect.Effect<Signal>,
+  makeSignal: Effect.Effect<Link>,
   length: number,
   order: Order
 ) =>
@@ -79,13 +58,13 @@ const runChain = (
         else yield* tasks.yieldQuiescent(signals[i - 1]!.wait)
         yield* Effect.yieldNow
         log.push(`link${i}`)
-        yield* signals[i]!.signal
+        yield* signals[i]!.fire
       })
     const indices = Array.from({ length }, (_, i) => i)
     for (const i of order === "source first" ? indices : indices.toReversed()) {
       yield* tasks.go(`link${i}`, link(i))
     }
-    yield* ticks(10)
+    yield* settle // every link that gets a slot enters yieldQuiescent; link0 waits for the gate
     const counts: Array<number> = []
     const waiter = yield* Effect.forkChild(
       Effect.gen(function*() {
@@ -94,7 +73,7 @@ const runChain = (
         log.push("quiet")
       })
     )
-    yield* ticks(10)
+    yield* settle // link0 waits for the gate: nothing may complete
     assert.deepStrictEqual(log, [])
     assert.isFalse(isDone(waiter))
     yield* Deferred.succeed(gate, undefined)
@@ -139,7 +118,7 @@ describe("TaskService quiescence hand-off", () => {
         "src",
         Effect.andThen(Deferred.await(gate), Effect.andThen(latch.open, Effect.sync(() => log.push("src"))))
       )
-      yield* ticks(10)
+      yield* untilStates(tasks, { next: "yielded-quiescent", src: "running" })
       // a watcher that, as soon as it sees the count at 0, asks for quiescence
       const watcher = yield* Effect.forkChild(
         tasks.activeChanges.pipe(
@@ -149,7 +128,7 @@ describe("TaskService quiescence hand-off", () => {
           Effect.andThen(Effect.sync(() => log.push("quiet")))
         )
       )
-      yield* ticks(10)
+      yield* settle // the watcher has subscribed (it sees 1)
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.join(watcher)
       assert.deepStrictEqual(log, ["src", "next", "quiet"])
@@ -181,11 +160,18 @@ describe("TaskService quiescence hand-off", () => {
           yield* latches[0]!.open
         })
       )
-      yield* ticks(10)
+      yield* untilStates(tasks, {
+        holder: "running",
+        link0: "running",
+        link1: "yielded-quiescent",
+        link2: "yielded-quiescent",
+        link3: "yielded-quiescent",
+        link4: "yielded-quiescent"
+      })
       const waiter = yield* Effect.forkChild(
         Effect.andThen(tasks.awaitQuiescence(1), Effect.sync(() => log.push("quiet")))
       )
-      yield* ticks(10)
+      yield* settle // count 2 > 1: the waiter waits
       assert.deepStrictEqual(log, [])
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.join(waiter)
@@ -223,11 +209,16 @@ describe("TaskService quiescence hand-off", () => {
           return yield* Effect.die("link0 died")
         })
       )
-      yield* ticks(10)
+      yield* untilStates(tasks, {
+        link0: "running",
+        link1: "yielded-quiescent",
+        link2: "yielded-quiescent",
+        link3: "yielded-quiescent"
+      })
       const waiter = yield* Effect.forkChild(
         Effect.andThen(tasks.awaitQuiescence(0), Effect.sync(() => log.push("quiet")))
       )
-      yield* ticks(10)
+      yield* settle // count 1 > 0: the waiter waits
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.join(waiter)
       assert.deepStrictEqual(log, ["link0", "link1", "link2", "link3", "quiet"])
@@ -261,11 +252,11 @@ describe("TaskService quiescence hand-off", () => {
           Effect.andThen(Effect.yieldNow, Effect.andThen(Queue.offer(b, 1), Effect.sync(() => log.push("b"))))
         )
       )
-      yield* ticks(10)
+      yield* untilStates(tasks, { sink: "yielded-quiescent", a: "running", b: "running" })
       const waiter = yield* Effect.forkChild(
         Effect.andThen(tasks.awaitQuiescence(0), Effect.sync(() => log.push("quiet")))
       )
-      yield* ticks(5)
+      yield* settle // count 2 > 0: the waiter waits
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.join(waiter)
       assert.deepStrictEqual(log, ["a", "b", "sink", "quiet"])

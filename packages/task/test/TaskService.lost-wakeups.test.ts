@@ -18,8 +18,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Scheduler } from "effect"
 import { Coalescer, TaskService, type TaskServiceShape } from "effect-task"
-import { ownedService, slotsIntact } from "./Reliability.helpers.ts"
-import { randomOrder, runUnder, timeSlicing, yieldFirst } from "./Schedulers.helpers.ts"
+import { slotsIntact } from "./helpers/gauge.ts"
+import { randomOrder, runUnder, timeSlicing, yieldFirst } from "./helpers/schedulers.ts"
+import { ownedService } from "./helpers/service.ts"
 
 /** `k` synchronous steps on the calling fiber. */
 const steps = (k: number): Effect.Effect<void> => {
@@ -126,7 +127,7 @@ const windows: ReadonlyArray<readonly [string, number | undefined, ReadonlyArray
   ["the default MaxOpsBeforeYield", undefined, [...range(0, 4), ...range(1000, 1040)]]
 ]
 
-describe("Waits: the check and the registration are one step at every op-budget position", () => {
+describe("no lost wake-ups: the check and the registration are one step at every op-budget position", () => {
   for (const [waitName, wait] of Object.entries(waits)) {
     for (const [windowName, maxOps, ks] of windows) {
       it(`${waitName}, ${windowName}, after ${ks.length} different numbers of steps`, async () => {
@@ -143,7 +144,7 @@ const hostile: ReadonlyArray<readonly [string, () => Scheduler.Scheduler]> = [
   ["a random-order scheduler with MaxOpsBeforeYield 3", () => randomOrder(0xbeef, 3)]
 ]
 
-describe("Waits: no waiter hangs and no counter is wrong under hostile schedulers", () => {
+describe("no lost wake-ups: no waiter hangs and no counter is wrong under hostile schedulers", () => {
   for (const [waitName, wait] of Object.entries(waits)) {
     for (const [schedulerName, scheduler] of hostile) {
       it(`${waitName}, under ${schedulerName}`, async () => {

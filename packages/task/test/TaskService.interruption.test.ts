@@ -13,7 +13,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Fiber, Latch } from "effect"
 import { Coalescer, TaskService, type TaskServiceShape } from "effect-task"
 import { TestClock } from "effect/testing"
-import { isDone, layerFor, ownedService, slotsIntact, ticks } from "./Reliability.helpers.ts"
+import { isDone } from "./helpers/exits.ts"
+import { slotsIntact } from "./helpers/gauge.ts"
+import { layerFor, ownedService } from "./helpers/service.ts"
+import { settle, until, untilStates, yieldTimes } from "./helpers/waits.ts"
 
 interface Env {
   readonly tasks: TaskServiceShape
@@ -120,13 +123,12 @@ const checkStep = (env: Env, bound: number, where: string): Effect.Effect<void> 
  * the `effect-task` alias loads.
  */
 const internals = Effect.promise(() =>
-  import(/* @vite-ignore */ ["..", "src", "TaskService.ts"].join("/")) as Promise<
-    { readonly poolOf: WeakMap<object, { readonly quiescence: { readonly size: number } }> }
+  import(/* @vite-ignore */ ["..", "src", "internal", "pool.ts"].join("/")) as Promise<
+    { readonly poolOf: (service: object) => { readonly quiescence: { readonly size: number } } | undefined }
   >
 )
 
-const waitersLeft = (tasks: TaskServiceShape) =>
-  Effect.map(internals, ({ poolOf }) => poolOf.get(tasks)!.quiescence.size)
+const waitersLeft = (tasks: TaskServiceShape) => Effect.map(internals, ({ poolOf }) => poolOf(tasks)!.quiescence.size)
 
 /**
  * Runs `scenario` once: uninterrupted (`k` undefined), or interrupted after `k`
@@ -162,7 +164,7 @@ const runOnce = (scenario: Scenario, mode: "fiber" | "service", k: number | unde
       }
     }
     yield* owned.tasks.blockTillDone
-    yield* ticks(3)
+    yield* settle // let the finalizers of interrupted fibers finish
     // counters back to 0
     assert.strictEqual(yield* owned.tasks.activeCount, 0, `${where()}: activeCount`)
     assert.deepStrictEqual(yield* owned.tasks.snapshot, [], `${where()}: registered tasks`)
@@ -201,16 +203,16 @@ const everyStep = (scenario: Scenario) =>
 // scenarios
 // -----------------------------------------------------------------------------
 
-/** `a` yields its slot around a few ticks; `b` takes the slot meanwhile; `c` is parked behind both. */
+/** `a` yields its slot around a few turns; `b` takes the slot meanwhile; `c` is parked behind both. */
 const insideYield = (kind: "slot" | "quiescent"): Scenario => ({
   name: `a body inside ${kind === "slot" ? "yieldSlot" : "yieldQuiescent"}`,
   bound: 1,
   target: "a",
   setup: (env) =>
     Effect.gen(function*() {
-      yield* env.tasks.go("a", body(env, "a", Effect.andThen(yielding(env, kind, ticks(4)), ticks(1))))
-      yield* env.tasks.go("b", body(env, "b", ticks(2)))
-      yield* env.tasks.go("c", body(env, "c", ticks(1)))
+      yield* env.tasks.go("a", body(env, "a", Effect.andThen(yielding(env, kind, yieldTimes(4)), yieldTimes(1))))
+      yield* env.tasks.go("b", body(env, "b", yieldTimes(2)))
+      yield* env.tasks.go("c", body(env, "c", yieldTimes(1)))
       return () => ["a", "b", "c"].every((n) => env.log.includes(`${n}:end`))
     }),
   verify: (env, interrupted) => {
@@ -231,9 +233,9 @@ const nested = (outer: "slot" | "quiescent", inner: "slot" | "quiescent"): Scena
     Effect.gen(function*() {
       yield* env.tasks.go(
         "a",
-        body(env, "a", yielding(env, outer, Effect.andThen(ticks(1), yielding(env, inner, ticks(3)))))
+        body(env, "a", yielding(env, outer, Effect.andThen(yieldTimes(1), yielding(env, inner, yieldTimes(3)))))
       )
-      yield* env.tasks.go("b", body(env, "b", ticks(3)))
+      yield* env.tasks.go("b", body(env, "b", yieldTimes(3)))
       return () => ["a", "b"].every((n) => env.log.includes(`${n}:end`))
     })
 })
@@ -247,7 +249,7 @@ const dependencyWait: Scenario = {
     Effect.gen(function*() {
       const latch = yield* Latch.make(false)
       yield* env.tasks.go("consumer", body(env, "consumer", yielding(env, "quiescent", latch.await)))
-      yield* env.tasks.go("producer", body(env, "producer", Effect.andThen(ticks(2), latch.open)))
+      yield* env.tasks.go("producer", body(env, "producer", Effect.andThen(yieldTimes(2), latch.open)))
       return () => ["consumer", "producer"].every((n) => env.log.includes(`${n}:end`))
     })
 }
@@ -266,15 +268,15 @@ const coalescedRerun: Scenario = {
       yield* env.coalescer.submit(
         "run-1",
         "k",
-        body(env, "run", Effect.andThen(ticks(3), Effect.sync(() => env.log.push("run-1"))))
+        body(env, "run", Effect.andThen(yieldTimes(3), Effect.sync(() => env.log.push("run-1"))))
       )
-      yield* ticks(2)
+      yield* until("run-1 has started", () => env.log.includes("run:start"))
       yield* env.coalescer.submit(
         "run-2",
         "k",
-        body(env, "run", Effect.andThen(ticks(2), Effect.sync(() => env.log.push("run-2"))))
+        body(env, "run", Effect.andThen(yieldTimes(2), Effect.sync(() => env.log.push("run-2"))))
       )
-      yield* env.tasks.go("competitor", body(env, "competitor", ticks(2)))
+      yield* env.tasks.go("competitor", body(env, "competitor", yieldTimes(2)))
       return () => env.log.includes("run-2") && env.log.includes("competitor:end")
     }),
   verify: (env, interrupted) => {
@@ -323,7 +325,7 @@ const quiescenceWaiter: Scenario = {
   setup: (env) =>
     Effect.gen(function*() {
       const d = yield* Deferred.make<void>()
-      yield* env.tasks.go("src", body(env, "src", Effect.andThen(ticks(2), Deferred.succeed(d, undefined))))
+      yield* env.tasks.go("src", body(env, "src", Effect.andThen(yieldTimes(2), Deferred.succeed(d, undefined))))
       yield* env.tasks.go(
         "leaf",
         body(env, "leaf", yielding(env, "quiescent", Effect.andThen(Deferred.await(d), Effect.yieldNow)))
@@ -342,7 +344,7 @@ const quiescenceWaiter: Scenario = {
   }
 }
 
-describe("Reliability: interruption at every step", () => {
+describe("TaskService and Coalescer: interruption at every step", () => {
   for (
     const scenario of [
       insideYield("slot"),
@@ -385,7 +387,7 @@ describe("Reliability: interruption at every step", () => {
         Effect.andThen(Deferred.await(competitorGate), Effect.sync(() => runs.push("competitor")))
       )
       yield* Deferred.succeed(gate, undefined) // r1 ends; the re-run queues behind the competitor
-      yield* ticks(3)
+      yield* untilStates(tasks, { r2: "parked", competitor: "running" })
       assert.deepStrictEqual((yield* tasks.snapshot).map((t) => [t.name, t.state]), [["r2", "parked"], [
         "competitor",
         "running"

@@ -1,11 +1,11 @@
 /**
- * Hand-off building blocks for the quiescence tests: every kind of wake-up a
+ * Hand-off building blocks for the hand-off tests (`TaskService.handoff/`): every kind of wake-up a
  * link can use, continuations a woken waiter runs before it leaves
  * `yieldQuiescent`, and a chain of tasks built from them.
  */
 import { Deferred, Effect, Fiber, Latch, Queue, Scheduler, Stream } from "effect"
 import type { TaskServiceShape } from "effect-task"
-import { ticks } from "./TaskService.helpers.ts"
+import { yieldTimes } from "./waits.ts"
 
 /** A one-shot wake-up: `wait` completes after `fire` ran. */
 export interface Link {
@@ -53,20 +53,23 @@ export type LinkKind = keyof typeof linkKinds
 /** What a woken waiter does before it leaves `yieldQuiescent`. */
 export const continuations = {
   nothing: Effect.void,
-  "3 yieldNow": ticks(3),
-  "50 yieldNow": ticks(50),
+  "3 yieldNow": yieldTimes(3),
+  "50 yieldNow": yieldTimes(50),
   "an auto-yielding loop": Effect.forEach(Array.from({ length: 5000 }), () => Effect.void, { discard: true }),
   "an auto-yielding loop, MaxOpsBeforeYield 16": Effect.provideService(
     Effect.forEach(Array.from({ length: 200 }), () => Effect.sync(() => 1), { discard: true }),
     Scheduler.MaxOpsBeforeYield,
     16
   ),
-  "a forked child it joins": Effect.flatMap(Effect.forkChild(ticks(5)), Fiber.join),
+  "a forked child it joins": Effect.flatMap(Effect.forkChild(yieldTimes(5)), Fiber.join),
   "an interrupt handler that yields": Effect.race(
     Effect.yieldNow,
-    Effect.onInterrupt(Effect.never, () => ticks(5))
+    Effect.onInterrupt(Effect.never, () => yieldTimes(5))
   ),
-  "Effect.forEach with concurrency": Effect.forEach([1, 2, 3, 4], () => ticks(2), { concurrency: 2, discard: true })
+  "Effect.forEach with concurrency": Effect.forEach([1, 2, 3, 4], () => yieldTimes(2), {
+    concurrency: 2,
+    discard: true
+  })
 } as const satisfies Record<string, Effect.Effect<void>>
 
 export type ContinuationName = keyof typeof continuations

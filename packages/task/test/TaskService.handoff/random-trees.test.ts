@@ -18,14 +18,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TaskService } from "effect-task"
-import { continuations, type Link, type LinkKind, linkKinds, random } from "./Quiescence.helpers.ts"
-import { ticks } from "./TaskService.helpers.ts"
+import { continuations, type Link, type LinkKind, linkKinds, random } from "../helpers/handoff.ts"
+import { settle, yieldTimes } from "../helpers/waits.ts"
 
 const kinds = Object.keys(linkKinds) as Array<LinkKind>
 const continuationList = [
   ...Object.values(continuations),
-  ticks(1),
-  ticks(7)
+  yieldTimes(1),
+  yieldTimes(7)
 ]
 
 interface Tree {
@@ -80,7 +80,7 @@ const runTree = (seed: number) =>
     const currentNode = { value: -1 }
     const body = (i: number): Effect.Effect<void> => {
       const helper = tree.helper[i]
-        ? tasks.go(`helper ${i}`, Effect.andThen(ticks(2), done))
+        ? tasks.go(`helper ${i}`, Effect.andThen(yieldTimes(2), done))
         : Effect.void
       const fire = Effect.suspend(() => {
         currentNode.value = i
@@ -105,14 +105,14 @@ const runTree = (seed: number) =>
       expected,
       `seed ${seed}: awaitQuiescence(0) completed with ${finished} of ${expected} finished`
     )
-    yield* ticks(20)
+    yield* settle // nothing more may finish
     assert.strictEqual(finished, expected, `seed ${seed}: a task ran after quiescence`)
   }).pipe(Effect.provide(Layer.fresh(TaskService.layerUnbounded)))
 
 const baseSeed = Number(process.env["QUIESCENCE_SEED"] ?? Math.floor(Math.random() * 2 ** 31))
 const trees = Number(process.env["QUIESCENCE_TREES"] ?? 2000)
 
-describe("Quiescence: random hand-off trees", () => {
+describe("hand-off: random trees", () => {
   it.live(
     `${trees} seeded trees from seed ${baseSeed}: no early completion, and a missing dependency is decided`,
     () =>

@@ -2,7 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Exit, Schedule, Scope } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
-import { buildInScope, defectMessage, ticks } from "./TaskService.helpers.ts"
+import { ownedService } from "./helpers/service.ts"
+import { settle, until, untilScheduled } from "./helpers/waits.ts"
 
 // `Coalescer.submitAfter` (CONTRACT.md, "Additions: reconciler features"):
 // workqueue's AddAfter. Time is the TestClock's: every due time is exact.
@@ -12,7 +13,12 @@ const stamp = (log: Array<string>, label: string) =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void log.push(`${label}@${now}`)))
 
 /** Advances the TestClock and lets the runs it released start and end. */
-const advance = (millis: number) => Effect.andThen(TestClock.adjust(millis), ticks(5))
+/**
+ * Advances the TestClock by `millis`, then lets every runnable fiber run: a
+ * run that a timer registers starts on the service's own dispatcher, which
+ * `adjust` does not wait for.
+ */
+const advance = (millis: number) => Effect.andThen(TestClock.adjust(millis), settle)
 
 /** scattered due times (ms) for key `i`, some equal */
 const due = (i: number) => 1 + ((i * 7919) % 997)
@@ -82,7 +88,8 @@ describe("Coalescer.submitAfter", () => {
       yield* c.submit("now", "k", stamp(log, "now"))
       assert.strictEqual(yield* c.size, 1)
       assert.strictEqual(yield* c.scheduled, 1)
-      yield* ticks(5)
+      yield* until("the ordinary submit has run", () => log.length > 0)
+      yield* settle // and the delayed one has not
       assert.deepStrictEqual(log, ["now@0"])
       assert.strictEqual(yield* c.size, 0)
       assert.strictEqual(yield* c.scheduled, 1) // the entry lives on for the delayed submit
@@ -176,7 +183,7 @@ describe("Coalescer.submitAfter", () => {
       const c = yield* Coalescer.make<string>({ retry: Schedule.spaced("1 second") })
       const log: Array<string> = []
       yield* c.submit("fails", "k", Effect.andThen(stamp(log, "fails"), Effect.fail("no")))
-      yield* ticks(5)
+      yield* untilScheduled(c, 1) // the run failed: the key waits for its retry
       yield* c.submitAfter("delayed", "k", stamp(log, "delayed"), 100)
       assert.strictEqual(yield* c.scheduled, 1)
       yield* advance(100)
@@ -189,7 +196,7 @@ describe("Coalescer.submitAfter", () => {
 
   it.effect("shutdown before it fires drops it: nothing fires after the service's scope has closed", () =>
     Effect.gen(function*() {
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(2))
+      const { scope, tasks } = yield* ownedService(TaskService.layerBounded(2))
       const c = yield* Coalescer.make<string>().pipe(Effect.provideService(TaskService, tasks))
       const log: Array<string> = []
       yield* c.submitAfter("a", "a", stamp(log, "a"), 100)
@@ -207,34 +214,4 @@ describe("Coalescer.submitAfter", () => {
       assert.deepStrictEqual(log, [])
       assert.strictEqual(yield* tasks.activeCount, 0)
     }))
-
-  it.effect("a bad delay dies naming submitAfter, the argument and the value; nothing is scheduled", () =>
-    Effect.gen(function*() {
-      const { c, tasks } = yield* setup
-      const cases: ReadonlyArray<readonly [unknown, string]> = [
-        [-1, "-1"],
-        [Number.NaN, "NaN"],
-        ["soon", `"soon"`],
-        ["-5 seconds", `"-5 seconds"`],
-        [Duration.millis(-3), String(Duration.millis(-3))],
-        [undefined, "undefined"],
-        [null, "null"],
-        [{}, "[object Object]"],
-        [[1], "1"]
-      ]
-      for (const [delay, shown] of cases) {
-        const exit = yield* Effect.exit(c.submitAfter("x", "k", Effect.void, delay as Duration.Input))
-        assert.strictEqual(
-          defectMessage(exit),
-          `Coalescer.submitAfter: delay must be a non-negative Duration.Input, got ${shown}`
-        )
-      }
-      const nameExit = yield* Effect.exit(c.submitAfter("", "k", Effect.void, 10))
-      assert.strictEqual(defectMessage(nameExit), `Coalescer.submitAfter: name must be a non-empty string, got ""`)
-      const bodyExit = yield* Effect.exit(c.submitAfter("x", "k", 42 as unknown as Effect.Effect<void>, 10))
-      assert.strictEqual(defectMessage(bodyExit), "Coalescer.submitAfter: body must be an Effect, got 42")
-      assert.strictEqual(yield* c.scheduled, 0)
-      assert.strictEqual(yield* c.size, 0)
-      assert.strictEqual(yield* tasks.activeCount, 0)
-    }).pipe(Effect.provide(TaskService.layerBounded(2))))
 })

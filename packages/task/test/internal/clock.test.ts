@@ -1,14 +1,12 @@
 /**
- * How task times are read (`internal/clock.ts`) and how durations are counted
- * (`internal/metrics.ts`): the rules `docs/observability.md` states under
- * "How times are read", checked against a scripted time source.
+ * How task times are read (`internal/clock.ts`): the rules
+ * `docs/observability.md` states under "How times are read", checked against
+ * a scripted time source. What a service's snapshot shows of them is in
+ * `TaskService.snapshot.test.ts`.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Context, Effect, Metric } from "effect"
-import { TaskService } from "effect-task"
-import { TestClock } from "effect/testing"
-import { maxShare, ServiceClock, type TimeSource } from "../src/internal/clock.ts"
-import { DurationHistogram } from "../src/internal/histogram.ts"
+import { Clock, Context, Effect } from "effect"
+import { maxShare, ServiceClock, type TimeSource } from "../../src/internal/clock.ts"
 
 /** A time source whose time the test sets; it counts its reads. */
 const scripted = (start = 1_000_000) => {
@@ -137,94 +135,4 @@ describe("ServiceClock: every turn starts over", () => {
       assert.deepStrictEqual(readingCalls(clock, source, 8), [1, 3, 7])
       yield* nextTurn
     }))
-})
-
-describe("DurationHistogram", () => {
-  it.effect("repeated durations count like separate observations", () =>
-    Effect.sync(() => {
-      const histogram = new DurationHistogram()
-      for (const millis of [0, 0, 0, 7, 7, 2_000, 0, 1, 1]) histogram.observeMillis(millis)
-      assert.strictEqual(histogram.count, 9)
-      const state = histogram.state()
-      assert.strictEqual(state.count, 9)
-      assert.strictEqual(state.min, 0)
-      assert.strictEqual(state.max, 2)
-      assert.strictEqual(state.sum, (7 + 7 + 2_000 + 1 + 1) / 1000)
-      const bucket = (le: number) => state.buckets.find(([boundary]) => boundary === le)![1]
-      assert.strictEqual(bucket(0.001), 6) // four 0 ms, two 1 ms
-      assert.strictEqual(bucket(0.005), 6)
-      assert.strictEqual(bucket(0.01), 8) // the two 7 ms
-      assert.strictEqual(bucket(1), 8)
-      assert.strictEqual(bucket(2.5), 9) // 2 s
-      assert.strictEqual(bucket(300), 9)
-    }))
-
-  it.effect("fractional and large durations land in the buckets Effect's histogram would use", () =>
-    Effect.sync(() => {
-      const histogram = new DurationHistogram()
-      for (const millis of [2.5, 2.6, 1024, 1025, 400_000]) histogram.observeMillis(millis)
-      const state = histogram.state()
-      const bucket = (le: number) => state.buckets.find(([boundary]) => boundary === le)![1]
-      assert.strictEqual(bucket(0.0025), 1) // 2.5 ms is at the boundary
-      assert.strictEqual(bucket(0.005), 2)
-      assert.strictEqual(bucket(1), 2)
-      assert.strictEqual(bucket(2.5), 4) // 1.024 s and 1.025 s
-      assert.strictEqual(bucket(300), 4) // 400 s is above the last boundary
-      assert.strictEqual(state.count, 5)
-    }))
-
-  it.effect("reading the state between repeats of one duration counts each observation once", () =>
-    Effect.sync(() => {
-      const histogram = new DurationHistogram()
-      histogram.observeMillis(3)
-      histogram.observeMillis(3)
-      assert.strictEqual(histogram.state().count, 2)
-      histogram.observeMillis(3)
-      const state = histogram.state()
-      assert.strictEqual(state.count, 3)
-      assert.strictEqual(state.sum, 0.009)
-      assert.strictEqual(state.buckets.find(([boundary]) => boundary === 0.005)![1], 3)
-    }))
-
-  it.effect("an empty histogram reads as Effect's empty histogram state", () =>
-    Effect.sync(() => {
-      const state = new DurationHistogram().state()
-      assert.strictEqual(state.count, 0)
-      assert.strictEqual(state.sum, 0)
-      assert.isTrue(state.buckets.every(([, count]) => count === 0))
-    }))
-})
-
-describe("task times through a service", () => {
-  it.effect("under TestClock a registration after a burst reads the clock anew", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      for (let i = 0; i < 100; i++) yield* tasks.go(`quick-${i}`, Effect.never)
-      yield* TestClock.adjust("1 second")
-      yield* tasks.go("late", Effect.never)
-      const snapshot = yield* tasks.snapshot
-      assert.strictEqual(snapshot.length, 101)
-      assert.strictEqual(snapshot[99]!.registeredAt, 0)
-      assert.strictEqual(snapshot[100]!.name, "late")
-      assert.strictEqual(snapshot[100]!.registeredAt, 1000)
-    }).pipe(Effect.provide(TaskService.layerBounded(1))))
-
-  it.effect("under TestClock every task time is exact: a start after an adjust shows the adjusted time", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      yield* tasks.go("first", Effect.sleep("3 seconds"))
-      yield* tasks.go("second", Effect.never)
-      yield* TestClock.adjust("3 seconds")
-      const [second] = yield* tasks.snapshot
-      assert.strictEqual(second!.name, "second")
-      assert.strictEqual(second!.state, "running")
-      assert.strictEqual(second!.registeredAt, 0)
-      assert.strictEqual(second!.stateSince, 3000)
-      const parked = yield* Metric.value(TaskService.metrics.parkedDuration)
-      assert.strictEqual(parked.count, 2)
-      assert.strictEqual(parked.max, 3)
-    }).pipe(
-      Effect.provide(TaskService.layerBounded(1)),
-      Effect.provideService(Metric.MetricRegistry, new Map())
-    ))
 })

@@ -11,7 +11,7 @@
  * yield points change.
  */
 import { Effect, Exit, type Fiber, type Scheduler } from "effect"
-import { random } from "./Quiescence.helpers.ts"
+import { random } from "./handoff.ts"
 
 /** A dispatcher that runs its queue on `setImmediate`, in the order `order` gives. */
 class Dispatcher implements Scheduler.SchedulerDispatcher {

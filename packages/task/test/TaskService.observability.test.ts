@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Layer, Metric, Option, type Scope, Tracer } from "effect"
+import { Deferred, Effect, Fiber, Layer, Metric, Option, type Scope, Tracer } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
-import { isolated } from "./TaskService.helpers.ts"
+import { isolated } from "./helpers/service.ts"
+import { until } from "./helpers/waits.ts"
 
 describe("metrics", () => {
   it.effect("a scripted run leaves exact gauge, counter and histogram values", () =>
@@ -196,4 +197,62 @@ describe("tracing", () => {
       assert.deepStrictEqual(runs.map((s) => s.attributes.get("effect_task.coalescer.run")), [1, 2])
       assert.deepStrictEqual(runs.map((s) => s.attributes.get("effect_task.coalescer.key")), ["ns/app", "ns/app"])
     }))
+})
+
+/**
+ * Registers (through `register`) a body that never ends, interrupts its fiber
+ * once it runs, and waits until the service is idle again.
+ */
+const interruptNeverEnding = (register: (body: Effect.Effect<never>) => Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    const tasks = yield* TaskService
+    let fiber: Fiber.Fiber<unknown, unknown> | undefined
+    yield* register(
+      Effect.withFiber((f) => {
+        fiber = f
+        return Effect.never
+      })
+    )
+    yield* until("the body runs", () => fiber !== undefined)
+    yield* Fiber.interrupt(fiber!)
+    yield* tasks.blockTillDone
+  })
+
+describe("metrics of interrupted and re-run tasks (found by review)", () => {
+  it.effect("a plain task whose fiber is interrupted counts one interruption and one running duration", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      yield* interruptNeverEnding((body) => tasks.go("plain", body))
+      assert.strictEqual((yield* Metric.value(TaskService.metrics.interrupted)).count, 1)
+      assert.strictEqual((yield* Metric.value(TaskService.metrics.runningDuration)).count, 1)
+    }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
+
+  it.effect("a coalescer run whose fiber is interrupted counts one interruption and observes one running duration", () =>
+    Effect.gen(function*() {
+      const coalescer = yield* Coalescer.make<string>()
+      yield* interruptNeverEnding((body) => coalescer.submit("run", "k", body))
+      assert.strictEqual((yield* Metric.value(TaskService.metrics.interrupted)).count, 1)
+      assert.strictEqual((yield* Metric.value(TaskService.metrics.started)).count, 1)
+      assert.strictEqual((yield* Metric.value(TaskService.metrics.runningDuration)).count, 1)
+    }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
+
+  it.effect("a coalescer re-run that gets its slot back at once records ~0 s parked", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const coalescer = yield* Coalescer.make<string>()
+      let started = false
+      yield* coalescer.submit(
+        "first",
+        "k",
+        Effect.andThen(Effect.sync(() => (started = true)), Effect.sleep("10 seconds"))
+      )
+      yield* until("first has started", () => started)
+      yield* coalescer.submit("second", "k", Effect.void) // pending: one re-run follows
+      yield* TestClock.adjust("10 seconds")
+      yield* tasks.blockTillDone
+      const parked = yield* Metric.value(TaskService.metrics.parkedDuration)
+      assert.strictEqual(parked.count, 2)
+      // nothing else is queued and a slot is free: the re-run waits 0 s
+      assert.strictEqual(parked.max, 0)
+    }).pipe(Effect.provide(TaskService.layerBounded(2)), isolated))
 })

@@ -13,8 +13,12 @@ import { Cause, Deferred, Effect, Exit, Fiber } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
-import { isDone, layerFor, ownedService, runIsolated, slotsIntact, ticks } from "./Reliability.helpers.ts"
-import { randomOrder } from "./Schedulers.helpers.ts"
+import { isDone } from "./helpers/exits.ts"
+import { slotsIntact } from "./helpers/gauge.ts"
+import { runIsolated } from "./helpers/programs.ts"
+import { randomOrder } from "./helpers/schedulers.ts"
+import { layerFor, ownedService } from "./helpers/service.ts"
+import { settle, yieldTimes } from "./helpers/waits.ts"
 
 // -----------------------------------------------------------------------------
 // programs
@@ -428,7 +432,7 @@ export const runProgram = (program: Program, exact = true) =>
             }
           })
         case "Ticks":
-          return ticks(step.n)
+          return yieldTimes(step.n) // a step of the program: n scheduler turns
         case "Adjust":
           return TestClock.adjust(step.ms)
         case "Interrupt":
@@ -558,7 +562,7 @@ export const runProgram = (program: Program, exact = true) =>
     yield* coalescer.submit("after-close", 0, Effect.sync(() => (ran = true)))
     yield* tasks.blockTillDone
     yield* tasks.awaitQuiescence(0)
-    yield* ticks(2)
+    yield* settle // no late body runs
     assert.isFalse(ran, "a body ran after shutdown")
     assert.strictEqual(yield* tasks.activeCount, 0)
     assert.strictEqual(yield* coalescer.size, 0)
@@ -570,7 +574,7 @@ const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.
 const path = process.env.FC_PATH
 const numRuns = process.env.FC_RUNS === undefined ? 2000 : Number(process.env.FC_RUNS)
 
-describe("Reliability: randomized schedules", () => {
+describe("TaskService and Coalescer: random programs keep every invariant", () => {
   it.effect(`${numRuns} random programs keep every invariant`, () =>
     Effect.gen(function*() {
       yield* Effect.promise(() =>

@@ -10,13 +10,15 @@
  * (`Latch`, `Queue`). Chains are batched: each property run executes a batch of
  * chains, each against a fresh service, in one runtime.
  *
- * Replay a failure: `FC_SEED=S FC_PATH=P npx vitest run --project task Reliability.handoff`.
+ * Replay a failure: `FC_SEED=S FC_PATH=P npx vitest run --project task random-chains`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Latch, Queue } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
-import { layerFor, ownedService, runIsolated, ticks } from "./Reliability.helpers.ts"
+import { runIsolated } from "../helpers/programs.ts"
+import { layerFor, ownedService } from "../helpers/service.ts"
+import { yieldTimes } from "../helpers/waits.ts"
 
 type Kind = "deferred" | "latch" | "queue"
 
@@ -24,7 +26,7 @@ interface Node {
   /** index of the producer on the previous level this consumer waits for */
   readonly from: number
   readonly kind: Kind
-  /** scheduler ticks of work after resuming, before signalling */
+  /** scheduler turns of work after resuming, before signalling */
   readonly work: number
 }
 
@@ -130,7 +132,7 @@ const runChain = (chain: Chain) =>
 
     const registerSources = Effect.forEach(chain.sources, (work, i) => {
       total++
-      const pause = chain.sleepySources ? Effect.sleep(work + 1) : ticks(work)
+      const pause = chain.sleepySources ? Effect.sleep(work + 1) : yieldTimes(work)
       return tasks.go(`src-${i}`, Effect.andThen(pause, Effect.andThen(fireAll(0, i), done(`src-${i}`))))
     }, { discard: true })
     const registerConsumers = Effect.forEach(chain.levels, (level, i) =>
@@ -142,7 +144,7 @@ const runChain = (chain: Chain) =>
           `c-${i}-${j}`,
           Effect.andThen(
             tasks.yieldQuiescent(wait),
-            Effect.andThen(ticks(node.work), Effect.andThen(fireAll(i + 1, j), done(`c-${i}-${j}`)))
+            Effect.andThen(yieldTimes(node.work), Effect.andThen(fireAll(i + 1, j), done(`c-${i}-${j}`)))
           )
         )
       }, { discard: true }), { discard: true })
@@ -184,7 +186,7 @@ const runChain = (chain: Chain) =>
 const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED)
 const path = process.env.FC_PATH
 
-describe("Reliability: false quiescence", () => {
+describe("hand-off: random chains never let awaitQuiescence complete early", () => {
   it.effect(
     `awaitQuiescence(0) never completes inside a hand-off, ${CHAINS} random chains`,
     () =>

@@ -14,9 +14,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Latch, Layer, Scheduler, Scope } from "effect"
 import { TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
-import { type ContinuationName, continuations, type LinkKind, linkKinds, registerChain } from "./Quiescence.helpers.ts"
-import { randomOrder, runUnder, timeSlicing, yieldFirst } from "./Schedulers.helpers.ts"
-import { ticks } from "./TaskService.helpers.ts"
+import { type ContinuationName, continuations, type LinkKind, linkKinds, registerChain } from "../helpers/handoff.ts"
+import { randomOrder, runUnder, timeSlicing, yieldFirst } from "../helpers/schedulers.ts"
+import { settle, untilState, yieldTimes } from "../helpers/waits.ts"
 
 const fresh = () => Layer.fresh(TaskService.layerUnbounded)
 
@@ -33,21 +33,21 @@ const checkChain = (kinds: ReadonlyArray<LinkKind>, continuation: Effect.Effect<
 const kindNames = Object.keys(linkKinds) as Array<LinkKind>
 const continuationNames = Object.keys(continuations) as Array<ContinuationName>
 
-describe("Quiescence: a hand-off chain holds awaitQuiescence(0) until its last task", () => {
+describe("hand-off: a hand-off chain holds awaitQuiescence(0) until its last task", () => {
   for (const kind of kindNames) {
     for (const length of [3, 8, 20]) {
       it.effect(`${length} links waking through ${kind}, on TestClock`, () =>
-        checkChain(Array.from({ length }, () => kind), ticks(3)))
+        checkChain(Array.from({ length }, () => kind), yieldTimes(3)))
     }
     it.live(`8 links waking through ${kind}, on the live clock`, () =>
-      checkChain(Array.from({ length: 8 }, () => kind), ticks(3)))
+      checkChain(Array.from({ length: 8 }, () => kind), yieldTimes(3)))
   }
 
   it.effect("20 links mixing every kind of wake-up", () =>
-    checkChain(Array.from({ length: 20 }, (_, i) => kindNames[i % kindNames.length]!), ticks(2)))
+    checkChain(Array.from({ length: 20 }, (_, i) => kindNames[i % kindNames.length]!), yieldTimes(2)))
 })
 
-describe("Quiescence: a woken waiter may take any number of turns before it leaves yieldQuiescent", () => {
+describe("hand-off: a woken waiter may take any number of turns before it leaves yieldQuiescent", () => {
   for (const name of continuationNames) {
     for (const kind of ["Latch", "Queue", "Deferred"] as const) {
       it.effect(`${name}, woken through ${kind}`, () => checkChain([kind, kind, kind], continuations[name]))
@@ -55,7 +55,7 @@ describe("Quiescence: a woken waiter may take any number of turns before it leav
   }
 
   for (const k of [0, 1, 2, 3, 4, 5, 10, 20, 50]) {
-    it.effect(`${k} yieldNow after a Latch wake-up`, () => checkChain(["Latch", "Latch"], ticks(k)))
+    it.effect(`${k} yieldNow after a Latch wake-up`, () => checkChain(["Latch", "Latch"], yieldTimes(k)))
   }
 
   it.effect("the same chains with MaxOpsBeforeYield 16 for the whole program", () =>
@@ -67,11 +67,11 @@ describe("Quiescence: a woken waiter may take any number of turns before it leav
     ))
 })
 
-describe("Quiescence: where the waiter is", () => {
+describe("hand-off: where the waiter is", () => {
   it.effect("a waiter inside a task counts itself and completes after the chain", () =>
     Effect.gen(function*() {
       const tasks = yield* TaskService
-      const chain = yield* registerChain(tasks, ["Latch", "Queue", "Latch"], ticks(5))
+      const chain = yield* registerChain(tasks, ["Latch", "Queue", "Latch"], yieldTimes(5))
       const seen = yield* Deferred.make<number>()
       yield* tasks.go(
         "waiter",
@@ -83,7 +83,7 @@ describe("Quiescence: where the waiter is", () => {
   it.effect("a waiter inside its own yieldQuiescent completes after the chain", () =>
     Effect.gen(function*() {
       const tasks = yield* TaskService
-      const chain = yield* registerChain(tasks, ["Latch", "Stream", "Latch"], ticks(5))
+      const chain = yield* registerChain(tasks, ["Latch", "Stream", "Latch"], yieldTimes(5))
       const seen = yield* Deferred.make<number>()
       yield* tasks.go(
         "waiter",
@@ -99,12 +99,12 @@ describe("Quiescence: where the waiter is", () => {
     Effect.gen(function*() {
       const scope = Effect.runSync(Scope.make())
       const context = Effect.runSync(Layer.buildWithScope(TaskService.layerUnbounded, scope))
-      yield* checkChain(["Latch", "Queue", "Latch", "promise"], ticks(10), Layer.succeedContext(context))
+      yield* checkChain(["Latch", "Queue", "Latch", "promise"], yieldTimes(10), Layer.succeedContext(context))
       yield* Scope.close(scope, Exit.void)
     }))
 })
 
-describe("Quiescence: under a scheduler the user provides for the whole program", () => {
+describe("hand-off: under a scheduler the user provides for the whole program", () => {
   const kinds = Object.keys(linkKinds) as Array<LinkKind>
   const schedulers = [
     ["a random-order scheduler (each turn's tasks shuffled)", () => randomOrder(7)],
@@ -119,7 +119,7 @@ describe("Quiescence: under a scheduler the user provides for the whole program"
             scheduler(),
             Effect.gen(function*() {
               const tasks = yield* TaskService
-              const chain = yield* registerChain(tasks, [kind, kind, kind, kind], ticks(5))
+              const chain = yield* registerChain(tasks, [kind, kind, kind, kind], yieldTimes(5))
               yield* tasks.awaitQuiescence(0)
               assert.strictEqual(chain.finished(), chain.size, `${kind}: completed inside a hand-off`)
             }).pipe(Effect.provide(fresh()))
@@ -130,7 +130,7 @@ describe("Quiescence: under a scheduler the user provides for the whole program"
   }
 })
 
-describe("Quiescence: a fiber blocked on time or I/O is not runnable", () => {
+describe("hand-off: a fiber blocked on time or I/O is not runnable", () => {
   it.effect("a region blocked on a TestClock sleep lets awaitQuiescence(0) complete", () =>
     Effect.gen(function*() {
       const tasks = yield* TaskService
@@ -185,7 +185,7 @@ const inRounds = <A, E, R>(self: (round: () => number) => Effect.Effect<A, E, R>
     }
   })
 
-describe("Quiescence: a truly missing dependency is decided within two scheduler rounds", () => {
+describe("hand-off: a truly missing dependency is decided within two scheduler rounds", () => {
   it.live("every task blocked: the waiter completes at most 2 rounds after the last decrement", () =>
     inRounds((round) =>
       Effect.gen(function*() {
@@ -199,7 +199,7 @@ describe("Quiescence: a truly missing dependency is decided within two scheduler
           Effect.andThen(go.await, Effect.sync(() => void (lastDecrement = round())))
         )
         const waiter = yield* Effect.forkChild(tasks.awaitQuiescence(0))
-        yield* ticks(5)
+        yield* settle // "last counted" still counts
         assert.isUndefined(waiter.pollUnsafe())
         yield* go.open
         yield* Fiber.join(waiter)
@@ -208,4 +208,68 @@ describe("Quiescence: a truly missing dependency is decided within two scheduler
         assert.strictEqual((yield* tasks.snapshot).length, 5)
       }).pipe(Effect.provide(fresh()))
     ))
+})
+
+describe("hand-off: the waits a review found", () => {
+  for (const extra of [0, 1, 2]) {
+    it.effect(`a woken waiter yields ${extra} more times inside yieldQuiescent`, () =>
+      Effect.gen(function*() {
+        const tasks = yield* TaskService
+        const latch = yield* Latch.make(false)
+        let leafDone = false
+        yield* tasks.go(
+          "leaf",
+          Effect.gen(function*() {
+            yield* tasks.yieldQuiescent(Effect.gen(function*() {
+              yield* latch.await
+              for (let i = 0; i < extra; i++) yield* Effect.yieldNow
+            }))
+            leafDone = true
+          })
+        )
+        yield* tasks.go("src", Effect.andThen(yieldTimes(3), latch.open))
+        yield* untilState(tasks, "leaf", "yielded-quiescent")
+        yield* tasks.awaitQuiescence(0)
+        assert.isTrue(leafDone)
+      }).pipe(Effect.provide(TaskService.layerBounded(4))))
+  }
+
+  it.effect("a dependency wait with a timeout (Effect.timeout around Deferred.await)", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const dep = yield* Deferred.make<void>()
+      let leafDone = false
+      yield* tasks.go(
+        "leaf",
+        Effect.gen(function*() {
+          yield* tasks.yieldQuiescent(Effect.timeout(Deferred.await(dep), "1 minute"))
+          leafDone = true
+        })
+      )
+      yield* tasks.go("src", Effect.andThen(yieldTimes(3), Deferred.succeed(dep, undefined)))
+      yield* untilState(tasks, "leaf", "yielded-quiescent")
+      yield* tasks.awaitQuiescence(0)
+      assert.isTrue(leafDone)
+    }).pipe(Effect.provide(TaskService.layerBounded(4))))
+
+  it.effect("a dependency wait through a forked child (Fiber.join)", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const latch = yield* Latch.make(false)
+      let leafDone = false
+      yield* tasks.go(
+        "leaf",
+        Effect.gen(function*() {
+          yield* tasks.yieldQuiescent(Effect.gen(function*() {
+            const child = yield* Effect.forkChild(Effect.andThen(latch.await, Effect.yieldNow))
+            yield* Fiber.join(child)
+          }))
+          leafDone = true
+        })
+      )
+      yield* tasks.go("src", Effect.andThen(yieldTimes(3), latch.open))
+      yield* untilState(tasks, "leaf", "yielded-quiescent")
+      yield* tasks.awaitQuiescence(0)
+      assert.isTrue(leafDone)
+    }).pipe(Effect.provide(TaskService.layerBounded(4))))
 })

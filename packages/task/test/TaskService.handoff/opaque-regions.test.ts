@@ -1,156 +1,17 @@
 /**
- * What an adversarial user found, each as a regression test named after its
- * scenario (issue "No lost wake-ups, no stranded tasks"), and the limits of
- * what the quiescence tracker can see (docs/quiescence.md, "What counts as
- * blocked"): where it cannot see, it waits instead of completing early.
+ * Hand-offs through regions the quiescence tracker cannot fully see
+ * (docs/quiescence.md, "What counts as blocked"): a scheduler the body
+ * provides, `PreventSchedulerYield`, forked children and daemons, a tracer of
+ * the user's. Where it cannot see, it waits instead of completing early. Each
+ * case an adversarial review found is a regression test named after its
+ * scenario.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Latch, Layer, Queue, Scheduler, Scope, Stream, Tracer } from "effect"
-import { Coalescer, TaskService, type TaskServiceShape } from "effect-task"
-import { runUnder, yieldFirst } from "./Schedulers.helpers.ts"
-import { buildInScope, ticks } from "./TaskService.helpers.ts"
+import { Deferred, Effect, Fiber, Latch, Layer, Queue, Scheduler, Stream, Tracer } from "effect"
+import { TaskService, type TaskServiceShape } from "effect-task"
+import { settle, untilState, untilStates, yieldTimes } from "../helpers/waits.ts"
 
 const fresh = () => Layer.fresh(TaskService.layerUnbounded)
-
-/** The pool behind a service, from the module's internal side table (white-box checks only). */
-const poolOf = (tasks: TaskServiceShape) =>
-  Effect.map(
-    Effect.promise(() =>
-      import(/* @vite-ignore */ ["..", "src", "TaskService.ts"].join("/")) as Promise<
-        { readonly poolOf: WeakMap<object, { readonly queue: { readonly capacity: number } }> }
-      >
-    ),
-    (internals) => internals.poolOf.get(tasks)!
-  )
-
-describe("TaskService: stranded tasks and lost resources", () => {
-  it("10 bodies under a scheduler that yields before every fiber's first step all run", async () => {
-    const ran = await runUnder(
-      yieldFirst,
-      Effect.gen(function*() {
-        const tasks = yield* TaskService
-        let bodies = 0
-        for (let i = 0; i < 10; i++) yield* tasks.go(`body ${i}`, Effect.sync(() => void bodies++))
-        yield* tasks.blockTillDone
-        assert.strictEqual(yield* tasks.activeCount, 0)
-        assert.deepStrictEqual(yield* tasks.snapshot, [])
-        return bodies
-      }).pipe(Effect.provide(TaskService.layerBounded(3)))
-    )
-    assert.strictEqual(ran, 10)
-  })
-
-  it.live("a fiber a body forked that closes the service's scope: the body is interrupted, nothing hangs", () =>
-    Effect.gen(function*() {
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(2))
-      const ended = yield* Deferred.make<Exit.Exit<void>>()
-      let other = false
-      yield* tasks.go("other", Effect.onInterrupt(Effect.never, () => Effect.sync(() => void (other = true))))
-      yield* tasks.go(
-        "body",
-        Effect.flatMap(Effect.forkChild(Scope.close(scope, Exit.void)), Fiber.join).pipe(
-          Effect.onExit((exit) => Deferred.succeed(ended, Exit.asVoid(exit)))
-        )
-      )
-      const exit = yield* Deferred.await(ended).pipe(
-        Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.die("the close deadlocked") })
-      )
-      assert.isTrue(Exit.hasInterrupts(exit))
-      assert.isTrue(other)
-      yield* tasks.blockTillDone
-      assert.strictEqual(yield* tasks.activeCount, 0)
-    }))
-
-  it.effect("the parked-task buffer shrinks back once a backlog of 100,000 has drained", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const gate = yield* Latch.make(false)
-      yield* tasks.go("holds the slot", gate.await)
-      for (let i = 0; i < 100_000; i++) yield* tasks.go("parked", Effect.void)
-      const pool = yield* poolOf(tasks)
-      assert.isAtLeast(pool.queue.capacity, 100_000)
-      yield* gate.open
-      yield* tasks.blockTillDone
-      assert.isAtMost(pool.queue.capacity, 4096) // the ring keeps up to 4,096 slots for a steady flow
-    }).pipe(Effect.provide(Layer.fresh(TaskService.layerBounded(1)))))
-
-  it.effect("a traced coalescer run with a null-prototype key or a throwing toString runs its body", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const coalescer = yield* Coalescer.make<object>()
-      let ran = 0
-      const keys = [
-        Object.create(null) as object,
-        {
-          toString() {
-            throw new Error("no")
-          }
-        }
-      ]
-      for (const key of keys) {
-        yield* coalescer.submit("run", key, Effect.sync(() => void ran++)).pipe(Effect.withSpan("caller"))
-      }
-      yield* tasks.blockTillDone
-      assert.strictEqual(ran, 2)
-      assert.strictEqual(yield* tasks.failures, 0)
-    }).pipe(Effect.provide(fresh())))
-
-  it.effect("a task that closes its own service's scope: the others end first, then it is interrupted", () =>
-    Effect.gen(function*() {
-      const { scope, tasks } = yield* buildInScope(TaskService.layerBounded(2))
-      const order: Array<string> = []
-      const closer = yield* Deferred.make<Exit.Exit<void>>()
-      yield* tasks.go(
-        "other",
-        Effect.onInterrupt(Effect.never, () => Effect.sync(() => order.push("other interrupted")))
-      )
-      yield* tasks.go(
-        "closer",
-        Scope.close(scope, Exit.void).pipe(
-          Effect.andThen(Effect.sync(() => order.push("after the close"))),
-          Effect.onExit((exit) => Deferred.succeed(closer, Exit.asVoid(exit)))
-        )
-      )
-      const exit = yield* Deferred.await(closer)
-      assert.isTrue(Exit.hasInterrupts(exit))
-      assert.deepStrictEqual(order, ["other interrupted"]) // interrupted at its first step after the close
-      yield* ticks(3)
-      assert.strictEqual(yield* tasks.activeCount, 0)
-      assert.deepStrictEqual(yield* tasks.snapshot, [])
-      yield* tasks.blockTillDone
-    }))
-})
-
-/** Whether `other` could start while `first`'s body ran `wrap(yield…)`: the slot was given back. */
-const slotFreed = (wrap: (tasks: TaskServiceShape, wait: Effect.Effect<void>) => Effect.Effect<unknown, unknown>) =>
-  Effect.gen(function*() {
-    const tasks = yield* TaskService
-    const started = yield* Deferred.make<void>()
-    const result = yield* Deferred.make<boolean>()
-    yield* tasks.go(
-      "first",
-      Effect.flatMap(
-        wrap(tasks, Effect.andThen(ticks(20), Effect.void)),
-        () => Effect.flatMap(Deferred.isDone(started), (done) => Deferred.succeed(result, done))
-      )
-    )
-    yield* tasks.go("other", Deferred.succeed(started, undefined))
-    return yield* Deferred.await(result)
-  }).pipe(Effect.provide(Layer.fresh(TaskService.layerBounded(1))))
-
-describe("TaskService: the timeout-outside-the-yield trap (documented in the yields' Gotchas)", () => {
-  it.effect("Effect.timeout(yieldSlot(wait)) runs the yield on a forked fiber: the slot is kept", () =>
-    Effect.map(
-      slotFreed((tasks, wait) => Effect.timeout(tasks.yieldSlot(wait), "1 minute")),
-      (freed) => assert.isFalse(freed)
-    ))
-
-  it.effect("yieldSlot(Effect.timeout(wait)) gives the slot back while it waits", () =>
-    Effect.map(
-      slotFreed((tasks, wait) => tasks.yieldSlot(Effect.timeout(wait, "1 minute"))),
-      (freed) => assert.isTrue(freed)
-    ))
-})
 
 /** A chain: `A` (counted) opens a latch; `B` waits for it inside `yieldQuiescent`, then runs `after` there. */
 const latchHandOff = (tasks: TaskServiceShape, after: Effect.Effect<void>) =>
@@ -168,12 +29,12 @@ const latchHandOff = (tasks: TaskServiceShape, after: Effect.Effect<void>) =>
     return () => finished
   })
 
-describe("Quiescence: what the tracker cannot see, it waits for", () => {
+describe("hand-off: what the tracker cannot see, it waits for", () => {
   it.effect("a scheduler the body provides inside yieldQuiescent holds quiescence until it leaves", () =>
     Effect.gen(function*() {
       const tasks = yield* TaskService
       const own = new Scheduler.MixedScheduler()
-      const finished = yield* latchHandOff(tasks, Effect.provideService(ticks(10), Scheduler.Scheduler, own))
+      const finished = yield* latchHandOff(tasks, Effect.provideService(yieldTimes(10), Scheduler.Scheduler, own))
       yield* tasks.awaitQuiescence(0)
       assert.isTrue(finished())
     }).pipe(Effect.provide(fresh())))
@@ -216,10 +77,10 @@ describe("Quiescence: what the tracker cannot see, it waits for", () => {
         "opaque",
         tasks.yieldQuiescent(Effect.provideService(never.await, Scheduler.Scheduler, new Scheduler.MixedScheduler()))
       )
-      yield* ticks(5)
+      yield* untilState(tasks, "opaque", "yielded-quiescent")
       assert.strictEqual(yield* tasks.activeCount, 0)
       const zero = yield* Effect.forkChild(tasks.awaitQuiescence(0))
-      yield* ticks(20)
+      yield* settle // the opaque region is blocked: the waiter must wait
       assert.isUndefined(zero.pollUnsafe())
       yield* tasks.awaitQuiescence(1) // the task itself: exact at once
       yield* Fiber.interrupt(zero)
@@ -235,7 +96,7 @@ describe("Quiescence: what the tracker cannot see, it waits for", () => {
       yield* tasks.go(
         "B",
         tasks.yieldQuiescent(
-          Effect.andThen(Effect.forkDetach(Effect.andThen(ticks(30), latch.open)), never.await)
+          Effect.andThen(Effect.forkDetach(Effect.andThen(yieldTimes(30), latch.open)), never.await)
         )
       )
       yield* tasks.go("C", Effect.andThen(tasks.yieldQuiescent(latch.await), Effect.sync(() => void (finished = true))))
@@ -299,11 +160,11 @@ const forkedWaker = (
       )
     )
     yield* tasks.go("A", Effect.andThen(start.await, latch.open))
-    yield* ticks(10)
+    yield* untilStates(tasks, { A: "running", B: "yielded-quiescent", C: "yielded-quiescent" })
     const waiter = yield* Effect.forkChild(Effect.andThen(tasks.awaitQuiescence(0), Effect.sync(() => cWoke)))
-    yield* ticks(2)
+    yield* settle // the waiter has registered; A still counts
     yield* start.open
-    yield* ticks(20)
+    yield* settle // A ends, K wakes C; K then holds B's region open
     yield* hold.open // K leaves: B ends, and the waiter may complete
     const seen = yield* Fiber.join(waiter)
     yield* tasks.blockTillDone
@@ -317,7 +178,7 @@ const preventYield = (k: Effect.Effect<void>) => Effect.provideService(k, Schedu
 const underOwnScheduler = (k: Effect.Effect<void>) =>
   Effect.provideService(k, Scheduler.Scheduler, new Scheduler.MixedScheduler())
 
-describe("Quiescence: found by the adversarial review", () => {
+describe("hand-off: found by the adversarial review", () => {
   it.live("registered <= t is not enough while a woken region has not run: it may register tasks", () =>
     Effect.gen(function*() {
       const tasks = yield* TaskService
@@ -333,9 +194,9 @@ describe("Quiescence: found by the adversarial review", () => {
           yield* tasks.go("B's work 2", release.await)
         }))
       )
-      yield* ticks(5)
+      yield* untilState(tasks, "B", "yielded-quiescent")
       yield* Effect.forkChild(
-        Effect.andThen(ticks(20), Effect.andThen(release.open, Effect.sync(() => log.push("released"))))
+        Effect.andThen(yieldTimes(20), Effect.andThen(release.open, Effect.sync(() => log.push("released"))))
       )
       yield* latch.open // a wake-up issued before the call
       yield* tasks.awaitQuiescence(1) // registered is 1 here, but B's two tasks will count: 2 > 1
