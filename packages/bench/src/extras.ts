@@ -290,3 +290,81 @@ export const measureCoalescer = (submits: number, keys: number, bound: number): 
       }
     }).pipe(Effect.provide(TaskService.layerBounded(bound)))
   )
+
+// ---------------------------------------------------------------------------
+// coalescer: the cost of a submit to a busy key
+// ---------------------------------------------------------------------------
+
+export interface BusySubmitsResult {
+  readonly submits: number
+  readonly keys: number
+  readonly rounds: number
+  /** median ns per `submit` into keys whose runs are executing (each marks the key pending) */
+  readonly nsPerSubmit: number
+  /** median ns per iteration of the same loop yielding `Effect.void` instead: the caller's own cost */
+  readonly loopNs: number
+  readonly failures: ReadonlyArray<string>
+}
+
+/**
+ * `keys` runs (one per key, bound = keys) hold their slots on a gate; then
+ * `submits` submits go round the keys from one `Effect.gen` loop, each landing
+ * on a running key (it only marks the key pending). The gate opens and every
+ * key must run exactly twice: its first run and one re-run.
+ */
+const busyRound = (submits: number, keys: number): Promise<{ ns: number; loopNs: number; failure?: string }> =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      const coalescer = yield* Coalescer.make<number>()
+      const gate = yield* Deferred.make<void>()
+      const runs = new Uint32Array(keys)
+      const bodies = Array.from({ length: keys }, (_, k) =>
+        Effect.andThen(
+          Effect.sync(() => {
+            runs[k]!++
+          }),
+          Deferred.await(gate)
+        ))
+      for (let k = 0; k < keys; k++) yield* coalescer.submit("busy", k, bodies[k]!)
+      for (let i = 0; i < 100 && runs.reduce((a, b) => a + b, 0) < keys; i++) yield* Effect.yieldNow
+      if (runs.reduce((a, b) => a + b, 0) < keys) {
+        return { ns: NaN, loopNs: NaN, failure: "the first runs did not start" }
+      }
+      const l0 = performance.now()
+      for (let i = 0; i < submits; i++) yield* Effect.void
+      const loopNs = ((performance.now() - l0) * 1e6) / submits
+      const t0 = performance.now()
+      for (let i = 0; i < submits; i++) {
+        const k = i % keys
+        yield* coalescer.submit("busy", k, bodies[k]!)
+      }
+      const ns = ((performance.now() - t0) * 1e6) / submits
+      yield* Deferred.succeed(gate, undefined)
+      yield* tasks.blockTillDone
+      const bad = [...runs].findIndex((r) => r !== 2)
+      const size = yield* coalescer.size
+      const failure = bad >= 0
+        ? `key ${bad} ran ${runs[bad]} times, expected 2 (first run, one re-run)`
+        : size !== 0
+        ? `coalescer size ${size} after the runs, expected 0`
+        : undefined
+      return failure === undefined ? { ns, loopNs } : { ns, loopNs, failure }
+    }).pipe(Effect.provide(TaskService.layerBounded(keys)))
+  )
+
+const medianOf = (xs: ReadonlyArray<number>): number => xs.toSorted((a, b) => a - b)[xs.length >> 1]!
+
+export const measureBusySubmits = async (submits: number, keys: number, rounds: number): Promise<BusySubmitsResult> => {
+  const failures: Array<string> = []
+  const ns: Array<number> = []
+  const loop: Array<number> = []
+  await busyRound(Math.min(submits, 50_000), keys) // warm-up
+  for (let r = 0; r < rounds; r++) {
+    const result = await busyRound(submits, keys)
+    if (result.failure !== undefined) failures.push(result.failure)
+    ns.push(result.ns)
+    loop.push(result.loopNs)
+  }
+  return { submits, keys, rounds, nsPerSubmit: medianOf(ns), loopNs: medianOf(loop), failures }
+}

@@ -12,8 +12,16 @@ import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import type { BodyKind } from "./bodies.ts"
 import { type BookkeepingConfig, measureBookkeeping } from "./bookkeeping.ts"
+import { type ColdConfig, coldText, measureCold } from "./cold.ts"
 import { renderDocs } from "./docs.ts"
-import { type CoalescerResult, type LatencyResult, measureCoalescer, measureLatency, measureMemory } from "./extras.ts"
+import {
+  type CoalescerResult,
+  type LatencyResult,
+  measureBusySubmits,
+  measureCoalescer,
+  measureLatency,
+  measureMemory
+} from "./extras.ts"
 import { faults } from "./impls.ts"
 import { type MatrixConfig, runMatrix, warmUp } from "./matrix.ts"
 import {
@@ -30,7 +38,7 @@ import { measureYields } from "./yields.ts"
 
 /** The flags, parsed strictly: an unknown flag or a stray argument exits 2 with one line naming it. */
 const usage =
-  "usage: main.js [--quick] [--inject-failure] [--render-docs] [--bookkeeping [--kinds=sync,hop,promise-hop,timer]]"
+  "usage: main.js [--quick] [--inject-failure] [--render-docs] [--cold] [--bookkeeping [--kinds=sync,hop,promise-hop,timer]]"
 const flags = (() => {
   try {
     return parseArgs({
@@ -42,6 +50,7 @@ const flags = (() => {
         "inject-failure": { type: "boolean", default: false },
         "render-docs": { type: "boolean", default: false },
         bookkeeping: { type: "boolean", default: false },
+        cold: { type: "boolean", default: false },
         kinds: { type: "string" }
       }
     }).values
@@ -85,27 +94,34 @@ const revision = (): string => {
 
 const config: MatrixConfig = quick
   ? {
-    ns: [10_000, 100_000],
+    ns: [1_000, 10_000, 100_000],
     bounds: [8, Infinity],
     kinds: ["sync", "hop"],
     timerNs: [],
     rounds: 3,
     bigRounds: 3,
+    smallRounds: 3,
     budgetMs: 4_000,
     deadlineMs: 8_000,
     log: progress
   }
   : {
-    ns: [10_000, 100_000, 1_000_000],
+    ns: [1_000, 10_000, 100_000, 1_000_000],
     bounds: [8, 64, Infinity],
     kinds: ["sync", "hop", "promise-hop"],
     timerNs: [10_000],
     rounds: 5,
     bigRounds: 3,
+    smallRounds: 15,
     budgetMs: 15_000,
     deadlineMs: 30_000,
     log: progress
   }
+
+/** The cold cell: a fresh process per sample (see `cold.ts`). */
+const coldConfig: ColdConfig = quick
+  ? { n: 10_000, bounds: [8], kinds: ["sync", "hop"], rounds: 2, log: progress }
+  : { n: 10_000, bounds: [8, 64, Infinity], kinds: ["sync", "hop", "promise-hop"], rounds: 5, log: progress }
 
 /** `--kinds=sync,hop`: the bookkeeping cells of these bodies only (with `--bookkeeping`) */
 const onlyKinds = ((): Array<BodyKind> | undefined => {
@@ -131,8 +147,13 @@ const main = async (): Promise<number> => {
   log(
     `effect-task benchmarks (${quick ? "quick" : "full"}): ${machine.cpu}, ${machine.cores} cores, node ${machine.node}`
   )
-  await warmUp(quick ? 1 : 2, progress)
+  log(`node: ${process.version} (${process.execPath})`)
+  await warmUp(quick ? 1 : 2, progress, config.kinds)
   const { cells, failures } = await runMatrix(config)
+
+  progress(`cold cell: one batch of ${coldConfig.n} per fresh process ...`)
+  const cold = measureCold(coldConfig)
+  for (const f of cold.failures) failures.push(f)
 
   progress("bookkeeping: effect-task against the same sources built without it ...")
   const bookkeeping = await measureBookkeeping(bookkeepingConfig)
@@ -149,6 +170,9 @@ const main = async (): Promise<number> => {
   const coalescerRounds: Array<CoalescerResult> = []
   for (let i = 0; i < (quick ? 1 : 3); i++) coalescerRounds.push(await measureCoalescer(1_000_000, 1_000, 8))
   coalescerRounds.sort((a, b) => a.coalescedMs - b.coalescedMs)
+  progress("coalescer: submits to busy keys ...")
+  const busy = await measureBusySubmits(quick ? 200_000 : 1_000_000, 8, quick ? 3 : 5)
+  for (const message of busy.failures) failures.push({ cell: "coalescer busy keys", impl: "effect-task", message })
   const coalescer = coalescerRounds[coalescerRounds.length >> 1]!
   for (const c of coalescerRounds) {
     if (c.minRunsPerKey < 1) {
@@ -163,12 +187,15 @@ const main = async (): Promise<number> => {
     machine,
     revision: revision(),
     rounds: config.rounds,
+    smallRounds: config.smallRounds,
     cells,
     bookkeeping,
     memory,
     latency,
     yields,
     coalescer,
+    busySubmits: busy,
+    cold,
     failures,
     targets: []
   }
@@ -188,6 +215,7 @@ const main = async (): Promise<number> => {
     log("- quick mode: no timer body, no promise-hop body, no bound 64, no N=1M")
   }
   log("")
+  log(coldText(cold))
   log(bookkeepingText(bookkeeping))
   log(extrasText(results))
   log(targetsTable(results.targets))
@@ -248,8 +276,19 @@ const bookkeepingOnly = async (): Promise<number> => {
   for (const message of result.failures) log(`CHECK FAILED: ${message}`)
   return result.failures.length > 0 ? 1 : 0
 }
+/** `--cold`: only the cold cell (full settings, or quick ones with `--quick`); writes nothing. */
+const coldOnly = (): number => {
+  log(`node: ${process.version} (${process.execPath})`)
+  const cold = measureCold(coldConfig)
+  log("")
+  log(coldText(cold))
+  for (const f of cold.failures) log(`CHECK FAILED: ${f.impl} ${f.cell}: ${f.message}`)
+  return cold.failures.length > 0 ? 1 : 0
+}
 ;(flags["render-docs"]
   ? Promise.resolve(renderOnly())
+  : flags.cold
+  ? Promise.resolve(coldOnly())
   : flags.bookkeeping
   ? bookkeepingOnly()
   : main()).then(

@@ -13,6 +13,8 @@ export interface MatrixConfig {
   readonly rounds: number
   /** rounds at N >= 1M (each run takes seconds there) */
   readonly bigRounds: number
+  /** rounds at N < 10k (each run takes a millisecond or two: more rounds for a stable median) */
+  readonly smallRounds: number
   /** skip a run projected to take longer than this */
   readonly budgetMs: number
   /** interrupt an Effect run after this */
@@ -59,10 +61,15 @@ export const boundLabel = (bound: number): string => (bound === Infinity ? "unbo
 const implsFor = (kind: BodyKind): ReadonlyArray<Impl> =>
   kind === "promise-hop" ? impls.filter((impl) => impl.effect) : impls
 
-export const warmUp = async (rounds: number, log: (line: string) => void): Promise<void> => {
+/** Runs every implementation at N=10k with each of `kinds` (the bodies the matrix measures), bound 8 and unbounded. */
+export const warmUp = async (
+  rounds: number,
+  log: (line: string) => void,
+  kinds: ReadonlyArray<BodyKind> = ["sync", "hop", "promise-hop"]
+): Promise<void> => {
   const t0 = performance.now()
   for (let r = 0; r < rounds; r++) {
-    for (const kind of ["sync", "hop", "promise-hop"] as const) {
+    for (const kind of kinds.filter((k) => k !== "timer")) {
       for (const bound of [8, Infinity]) {
         for (const impl of implsFor(kind)) {
           resetProbe()
@@ -126,7 +133,7 @@ export const runMatrix = async (config: MatrixConfig): Promise<{ cells: Array<Ce
     }
 
     const roundsCut = new Set<ImplName>()
-    const rounds = n >= 1_000_000 ? config.bigRounds : config.rounds
+    const rounds = n >= 1_000_000 ? config.bigRounds : n < 10_000 ? config.smallRounds : config.rounds
     for (let round = 0; round < rounds; round++) {
       const order = active.map((_, i) => active[(i + rotation) % active.length]!)
       rotation++
