@@ -3,7 +3,7 @@
 // packages/task/test), so a reorganisation of the suite can show it kept every
 // assertion: run it before and after and compare.
 //
-//   node scripts/count-assertions.mjs [dir] [--collected] [--json]
+//   node scripts/count-assertions.mjs [dir] [--collected] [--executed] [--json]
 //
 // - tests (declared): `it(`, `test(`, `it.effect(`, `it.live(`, `it.prop(`,
 //   `it.effect.prop(` and their `.each(...)` forms, counted where they are
@@ -13,6 +13,12 @@
 // - assertions: call sites of `assert(`, `assert.*(`, `expect(`, the
 //   `@effect/vitest/utils` helpers (`strictEqual(`, `deepStrictEqual(`,
 //   `assertTrue(`, …) and `fc.assert(`, each counted once where it is written;
+// - assertions (executed), with --executed: runs the `task` project once with
+//   scripts/count-assertions/setup.ts, which counts every chai assertion
+//   (`assert.*`, `expect`) as it runs, so a table row counts once per row and
+//   a loop once per iteration (property tests draw new cases on each run, so
+//   this number moves by a little from run to run; the script also prints
+//   the subtotal without them, which does not);
 // - type assertions: `expectTypeOf(` call sites and `@ts-expect-error`
 //   directives, reported apart, so type tests do not inflate the runtime count.
 //
@@ -20,6 +26,7 @@
 // commented-out assertion does not count.
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 
 const args = process.argv.slice(2)
@@ -108,6 +115,28 @@ if (flags.has("--collected")) {
   totals.collected = JSON.parse(out.slice(start)).length
 }
 
+if (flags.has("--executed")) {
+  const countFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "assertions-")), "counts")
+  fs.writeFileSync(countFile, "")
+  execFileSync(
+    "pnpm",
+    ["exec", "vitest", "run", "--project", "task", "--config", "scripts/count-assertions/vitest.config.ts"],
+    { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ASSERTION_COUNT_FILE: countFile } }
+  )
+  const counts = fs.readFileSync(countFile, "utf8").split("\n").filter((line) => line !== "").map((line) => {
+    const [n, file] = line.split(" ")
+    return { n: Number(n), file }
+  })
+  totals.executed = counts.reduce((a, c) => a + c.n, 0)
+  totals.executedFiles = counts.length
+  // the property tests draw new cases on every run (Reliability.handoff is random-chains before its rename):
+  // the rest is the same from run to run
+  totals.executedDeterministic = counts.filter((c) => !/random|property|Reliability\.handoff/.test(c.file)).reduce(
+    (a, c) => a + c.n,
+    0
+  )
+}
+
 if (flags.has("--json")) {
   console.log(JSON.stringify({ dir, totals, files: rows }, null, 2))
 } else {
@@ -126,4 +155,8 @@ if (flags.has("--json")) {
     }`
   )
   if (totals.collected !== undefined) console.log(`collected tests (vitest list, task project): ${totals.collected}`)
+  if (totals.executed !== undefined) {
+    console.log(`executed assertions (task project, ${totals.executedFiles} files): ${totals.executed}`)
+    console.log(`  of which outside random/property tests (the same on every run): ${totals.executedDeterministic}`)
+  }
 }
