@@ -38,7 +38,7 @@ const files = (function walk(d) {
     const p = path.join(d, e.name)
     return e.isDirectory() ? walk(p) : /\.tsx?$/.test(e.name) ? [p] : []
   })
-})(dir).sort()
+})(dir).toSorted()
 
 /** Removes comments, keeping strings and template literals intact (good enough for test sources). */
 const stripComments = (src) => {

@@ -14,10 +14,11 @@ export default {
     ...base.test,
     projects: (base.test!.projects as Array<Project>).map((project) =>
       project.test.name === "task"
-        ? {
-          ...project,
-          test: { ...project.test, setupFiles: [...project.test.setupFiles, path.join(here, "setup.ts")] }
-        }
+        ? Object.assign({}, project, {
+          test: Object.assign({}, project.test, {
+            setupFiles: [...project.test.setupFiles, path.join(here, "setup.ts")]
+          })
+        })
         : project
     )
   }
