@@ -7,7 +7,6 @@
  * module instance, in alternating order, one pair of runs per round.
  */
 import { TaskService } from "effect-task"
-import { layerWithoutBookkeeping } from "effect-task/internal"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import { type BodyKind, effectBody } from "./bodies.ts"
@@ -54,6 +53,23 @@ type Build = (bound: number) => Layer.Layer<TaskService>
 const withBookkeeping: Build = (bound) =>
   bound === Infinity ? TaskService.layerUnbounded : TaskService.layerBounded(bound)
 
+/**
+ * `effect-task/internal` is exported only under the `effect-task-internal`
+ * condition, so that no user imports it by accident: `pnpm bench` runs node
+ * with `--conditions=effect-task-internal`.
+ */
+const loadWithoutBookkeeping = async (): Promise<Build> => {
+  try {
+    const internal = await import("effect-task/internal")
+    return internal.layerWithoutBookkeeping
+  } catch (error) {
+    throw new Error(
+      "the bookkeeping cost needs effect-task/internal: run node with --conditions=effect-task-internal (pnpm bench does)",
+      { cause: error }
+    )
+  }
+}
+
 /** The same program for both builds: only the layer differs. */
 const run = (build: Build, n: number, bound: number, body: Effect.Effect<void>): Promise<void> =>
   Effect.runPromise(
@@ -68,7 +84,7 @@ const run = (build: Build, n: number, bound: number, body: Effect.Effect<void>):
 const lossOf = (timeRatio: number): number => 1 - 1 / timeRatio
 
 export const measureBookkeeping = async (config: BookkeepingConfig): Promise<BookkeepingResult> => {
-  const without: Build = layerWithoutBookkeeping
+  const without: Build = await loadWithoutBookkeeping()
   const cells: Array<BookkeepingCell> = []
   const failures: Array<string> = []
   // the package was warmed up (and maybe run through the whole matrix) before: warm the baseline the same way

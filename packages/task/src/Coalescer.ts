@@ -349,7 +349,7 @@ export const make = <K>(options?: Options): Effect.Effect<Coalescer<K>, never, T
       const pool = poolOf(service)
       if (pool === undefined) {
         return Effect.die(
-          invalid("Coalescer.make", "TaskService", service, "a service built by TaskService.make or its layers")
+          invalid("Coalescer.make", "the TaskService in context", service, "built by TaskService.make or its layers")
         )
       }
       return Effect.succeed(makeWith<K>(pool, registrationContext(fiber), retry))
@@ -560,21 +560,24 @@ const makeWith = <K>(
       Effect.suspend(() => {
         const task = entry.task!
         // the run starts: it takes the latest body, and later submits mark it pending
+        const run = entry.runs + 1
+        const retries = entry.retries
         const spec: RunSpec = {
           name: entry.name,
           body: entry.body,
           context: entry.context,
           parkedSince: entry.state === "parked" ? task.registeredAt : task.stateSince,
-          attributes: {
+          // read only when tracing is in use: a key's `toString` runs for spans only
+          attributes: () => ({
             "effect_task.coalescer.key": keyAttribute(entry.key),
-            "effect_task.coalescer.run": entry.runs + 1,
-            "effect_task.coalescer.retries": entry.retries
-          }
+            "effect_task.coalescer.run": run,
+            "effect_task.coalescer.retries": retries
+          })
         }
         entry.state = "running"
         entry.pending = false
-        entry.runs++
-        const run = beginRun(pool, task, spec)
+        entry.runs = run
+        const body = beginRun(pool, task, spec)
         /** A pending submit re-runs at once, as the same task; otherwise the task ends. */
         const next = (): Effect.Effect<void> => {
           // the task's end step removes the entry, waits for a retry, or (cancelled
@@ -589,7 +592,7 @@ const makeWith = <K>(
         // Only the body (and the wait for a slot back) is interruptible: an interruption that
         // arrives once the body has ended must not skip its accounting (a failure counted once,
         // a pending submit honoured).
-        return Effect.flatMap(Effect.exit(restore(run)), (exit) => {
+        return Effect.flatMap(Effect.exit(restore(body)), (exit) => {
           // interrupted while the body ran: the fiber ends with it, and its end step honours a pending submit
           if (exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause)) {
             return Effect.failCause(exit.cause as Cause.Cause<never>)

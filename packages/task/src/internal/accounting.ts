@@ -18,8 +18,9 @@
  * pool under either strategy: `failures` is public API.
  *
  * Invariants (`ExactAccounting`, after every step):
- * - `started` = runs begun (`runStarted`); `succeeded + interrupted <= started`
- *   (a failed run is counted by the pool), equal once no run is open
+ * - `started` = runs begun (`runStarted`); `succeeded + interrupted + failed
+ *   runs <= started` (failed runs are counted by the pool's `failed`), equal
+ *   once no run is open
  * - `parkedTime.count = started`; `runningTime.count` = runs ended
  *
  * Gotcha: `traced` keeps the last context it was asked about (tasks

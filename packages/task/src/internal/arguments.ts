@@ -8,8 +8,15 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 
-const describe = (value: unknown): string =>
-  typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value)
+const describe = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "bigint") return `${value}n`
+  try {
+    return String(value)
+  } catch {
+    return `[unprintable ${typeof value}]` // a null-prototype object, a throwing toString
+  }
+}
 
 /** @internal */
 export const invalid = (

@@ -75,8 +75,8 @@ export interface RunSpec {
   readonly context: Context.Context<never>
   /** when the run started waiting for its slot (registration, or its requeue) */
   readonly parkedSince: number
-  /** span attributes beside the task id and parked time (only read when tracing is in use) */
-  readonly attributes: Record<string, unknown>
+  /** span attributes beside the task id and parked time (called only when tracing is in use) */
+  readonly attributes: () => Record<string, unknown>
 }
 
 /**
@@ -93,7 +93,10 @@ export const beginRun = (pool: TaskPool, task: Task, spec: RunSpec): Effect.Effe
   run.open = true
   pool.accounting.runStarted(run, spec.parkedSince, now)
   const body = pool.accounting.traced(spec.context)
-    ? taskSpan(spec.body, task, { ...spec.attributes, "effect_task.task.parked_ms": run.startedAt - spec.parkedSince })
+    ? taskSpan(spec.body, task, {
+      ...spec.attributes(),
+      "effect_task.task.parked_ms": run.startedAt - spec.parkedSince
+    })
     : spec.body
   return Effect.provideContext(body, pool.contextFor(task, spec.context))
 }
