@@ -49,6 +49,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as os from "node:os"
 import { type Accounting, ExactAccounting } from "./internal/accounting.ts"
+import { anchorShapes } from "./internal/anchor.ts"
 import { checkTask, invalid, withName, withWorkers } from "./internal/arguments.ts"
 import * as Metrics from "./internal/metrics.ts"
 import { attachPool, TaskPool } from "./internal/pool.ts"
@@ -370,6 +371,7 @@ export const makeWithBound = (
   accounting?: (clock: Clock.Clock) => Accounting
 ): Effect.Effect<Shape, never, Scope.Scope> =>
   Effect.gen(function*() {
+    anchorShapes()
     const scheduler = yield* Scheduler.Scheduler
     const clock = yield* Clock.Clock
     const context = yield* Effect.context<never>()

@@ -253,6 +253,11 @@ export class TaskPool implements MetricSource {
     task.stateSince = now
   }
 
+  /** Starts every granted task now (the shape anchor runs its tasks synchronously). */
+  drainNow(): void {
+    this.starter.drain()
+  }
+
   /** Every registered task, in registration order. */
   tasks(): Array<Task> {
     const out = this.live.toArray()
