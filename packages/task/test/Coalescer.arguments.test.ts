@@ -8,24 +8,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, type Schedule } from "effect"
 import { Coalescer, type CoalescerOptions, TaskService } from "effect-task"
+import { badNames, notEffects } from "./helpers/arguments.ts"
 import { illegalArgument } from "./helpers/exits.ts"
 import { ownedService } from "./helpers/service.ts"
 import { settle } from "./helpers/waits.ts"
-
-const badNames: ReadonlyArray<readonly [unknown, string]> = [
-  ["", "\"\""],
-  [42, "42"],
-  [undefined, "undefined"],
-  [null, "null"]
-]
-
-const notEffects: ReadonlyArray<readonly [unknown, string]> = [
-  [() => 1, "() => 1"],
-  [Promise.resolve(1), "[object Promise]"],
-  [{}, "[object Object]"],
-  [undefined, "undefined"],
-  [42, "42"]
-]
 
 const badDelays: ReadonlyArray<readonly [unknown, string]> = [
   [-1, "-1"],

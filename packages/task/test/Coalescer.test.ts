@@ -692,53 +692,64 @@ describe("Coalescer", () => {
       }).pipe(Effect.provide(TaskService.layerBounded(3))))
   })
 
-  describe("keys", () => {
+  describe("keys are compared with Equal", () => {
     class Ref extends Data.Class<{ readonly ns: string; readonly name: string }> {}
+    const byRef1 = Equal.byReference({ ns: "x", name: "y" })
+    const byRef2 = Equal.byReference({ ns: "x", name: "y" })
+    const shared = { ns: "x", name: "app" }
 
-    it.effect("Data keys with equal contents share one entry", () =>
-      Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<Ref>()
-        const log: Array<string> = []
-        const blockerStarted = yield* Deferred.make<void>()
-        const blockerGate = yield* Deferred.make<void>()
-        yield* tasks.go("blocker", gated([], "blocker", blockerStarted, blockerGate))
-        yield* awaitStarted(blockerStarted)
-        yield* c.submit("one", new Ref({ ns: "a", name: "b" }), record(log, "one"))
-        yield* c.submit("two", new Ref({ ns: "a", name: "b" }), record(log, "two"))
-        assert.strictEqual(yield* c.size, 1)
-        yield* c.submit("other", new Ref({ ns: "a", name: "c" }), record(log, "other"))
-        assert.strictEqual(yield* c.size, 2)
-        yield* open(blockerGate)
-        yield* drained(tasks, c, log, ["two", "other"])
-      }).pipe(Effect.provide(TaskService.layerBounded(1))))
+    /** a submit `[label, key]` (parked behind a blocker), or a number: the `size` expected at that point */
+    type Step = readonly [label: string, key: unknown] | number
 
-    // effect 4's `Equal.equals` compares plain objects structurally (unlike
-    // effect 3), so plain objects with equal contents are the same key; an
-    // object marked with `Equal.byReference` is compared by reference.
-    it.effect("plain-object keys follow Equal: equal contents share one entry, byReference objects do not", () =>
-      Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<{ readonly ns: string; readonly name: string }>()
-        const log: Array<string> = []
-        const blockerStarted = yield* Deferred.make<void>()
-        const blockerGate = yield* Deferred.make<void>()
-        yield* tasks.go("blocker", gated([], "blocker", blockerStarted, blockerGate))
-        yield* awaitStarted(blockerStarted)
-        yield* c.submit("plain-1", { ns: "a", name: "b" }, record(log, "plain-1"))
-        yield* c.submit("plain-2", { ns: "a", name: "b" }, record(log, "plain-2"))
-        assert.strictEqual(yield* c.size, 1)
-        const byRef1 = Equal.byReference({ ns: "x", name: "y" })
-        const byRef2 = Equal.byReference({ ns: "x", name: "y" })
-        yield* c.submit("ref-1", byRef1, record(log, "ref-1"))
-        yield* c.submit("ref-2", byRef2, record(log, "ref-2"))
-        yield* c.submit("ref-1-again", byRef1, record(log, "ref-1-again"))
-        assert.strictEqual(yield* c.size, 3)
-        yield* open(blockerGate)
-        yield* drained(tasks, c, log, ["plain-2", "ref-1-again", "ref-2"])
-      }).pipe(Effect.provide(TaskService.layerBounded(1))))
+    // effect 4's `Equal.equals` compares plain objects and arrays structurally
+    // (unlike effect 3), so equal contents are the same key; an object marked
+    // with `Equal.byReference` is compared by reference.
+    const rows: ReadonlyArray<
+      { readonly name: string; readonly steps: ReadonlyArray<Step>; readonly runs: Array<string> }
+    > = [
+      {
+        name: "Data keys with equal contents share one entry",
+        steps: [["one", new Ref({ ns: "a", name: "b" })], ["two", new Ref({ ns: "a", name: "b" })], 1, [
+          "other",
+          new Ref({ ns: "a", name: "c" })
+        ], 2],
+        runs: ["two", "other"]
+      },
+      {
+        name: "plain-object keys follow Equal: equal contents share one entry, byReference objects do not",
+        steps: [
+          ["plain-1", { ns: "a", name: "b" }],
+          ["plain-2", { ns: "a", name: "b" }],
+          1,
+          ["ref-1", byRef1],
+          ["ref-2", byRef2],
+          ["ref-1-again", byRef1],
+          3
+        ],
+        runs: ["plain-2", "ref-1-again", "ref-2"]
+      },
+      {
+        name: "plain objects and arrays are compared by structure: equal keys collapse",
+        steps: [["a", { ns: "x", name: "app" }], ["b", { ns: "x", name: "app" }], ["c", ["x", "app"]], [
+          "d",
+          ["x", "app"]
+        ], 2],
+        runs: ["b", "d"]
+      },
+      {
+        name: "each Equal.byReference(o) is a key of its own; Data values are compared by structure",
+        steps: [
+          ["r1", Equal.byReference(shared)],
+          ["r2", Equal.byReference(shared)],
+          ["d1", new AppKey({ id: 1 })],
+          ["d2", new AppKey({ id: 1 })],
+          3
+        ],
+        runs: ["r1", "r2", "d2"]
+      }
+    ]
 
-    it.effect("plain objects and arrays are compared by structure (effect 4 Equal): equal keys collapse", () =>
+    it.effect.each(rows)("$name", ({ runs, steps }) =>
       Effect.gen(function*() {
         const tasks = yield* TaskService
         const c = yield* Coalescer.make<unknown>()
@@ -747,59 +758,30 @@ describe("Coalescer", () => {
         const blockerGate = yield* Deferred.make<void>()
         yield* tasks.go("blocker", gated([], "blocker", blockerStarted, blockerGate)) // the runs below stay parked
         yield* awaitStarted(blockerStarted)
-        yield* c.submit("a", { ns: "x", name: "app" }, record(log, "a"))
-        yield* c.submit("b", { ns: "x", name: "app" }, record(log, "b"))
-        yield* c.submit("c", ["x", "app"], record(log, "c"))
-        yield* c.submit("d", ["x", "app"], record(log, "d"))
-        assert.strictEqual(yield* c.size, 2)
+        for (const step of steps) {
+          if (typeof step === "number") assert.strictEqual(yield* c.size, step)
+          else yield* c.submit(step[0], step[1], record(log, step[0]))
+        }
         yield* open(blockerGate)
-        yield* drained(tasks, c, log, ["b", "d"])
-      }).pipe(Effect.provide(TaskService.layerBounded(1))))
-
-    it.effect("Equal.byReference keys are compared by identity; Data values by structure", () =>
-      Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<unknown>()
-        const log: Array<string> = []
-        const blockerStarted = yield* Deferred.make<void>()
-        const blockerGate = yield* Deferred.make<void>()
-        yield* tasks.go("blocker", gated([], "blocker", blockerStarted, blockerGate))
-        yield* awaitStarted(blockerStarted)
-        const key = { ns: "x", name: "app" }
-        yield* c.submit("r1", Equal.byReference(key), record(log, "r1"))
-        yield* c.submit("r2", Equal.byReference(key), record(log, "r2"))
-        yield* c.submit("d1", new AppKey({ id: 1 }), record(log, "d1"))
-        yield* c.submit("d2", new AppKey({ id: 1 }), record(log, "d2"))
-        assert.strictEqual(yield* c.size, 3)
-        yield* open(blockerGate)
-        yield* drained(tasks, c, log, ["r1", "r2", "d2"])
+        yield* drained(tasks, c, log, runs)
       }).pipe(Effect.provide(TaskService.layerBounded(1))))
   })
 
   describe("a run yielding its slot (found by review)", () => {
-    it.effect("a run submitted from outside any task can yield its slot", () =>
+    const submitters = [
+      { from: "outside any task", submit: (_tasks: TaskService.Shape, submit: Effect.Effect<void>) => submit },
+      {
+        from: "inside another task's body",
+        submit: (tasks: TaskService.Shape, submit: Effect.Effect<void>) => tasks.go("submitter", submit)
+      }
+    ]
+    it.effect.each(submitters)("a run submitted from $from can yield its slot", ({ submit }) =>
       Effect.gen(function*() {
         const tasks = yield* TaskService
         const c = yield* Coalescer.make<string>()
         const gate = yield* Deferred.make<void>()
         const otherRan = yield* Deferred.make<void>()
-        yield* c.submit("run", "k", tasks.yieldSlot(Deferred.await(gate)))
-        yield* untilState(tasks, "run", "yielded-slot")
-        yield* tasks.go("other", Deferred.succeed(otherRan, undefined))
-        yield* until("other has run", () => Deferred.isDoneUnsafe(otherRan))
-        const states = (yield* tasks.snapshot).map((t) => t.state)
-        assert.isTrue(yield* Deferred.isDone(otherRan), `other did not run; states ${states}`)
-        yield* Deferred.succeed(gate, undefined)
-        yield* tasks.blockTillDone
-      }).pipe(Effect.provide(TaskService.layerBounded(1))))
-
-    it.effect("a run submitted from inside another task's body can yield its slot", () =>
-      Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const c = yield* Coalescer.make<string>()
-        const gate = yield* Deferred.make<void>()
-        const otherRan = yield* Deferred.make<void>()
-        yield* tasks.go("submitter", c.submit("run", "k", tasks.yieldSlot(Deferred.await(gate))))
+        yield* submit(tasks, c.submit("run", "k", tasks.yieldSlot(Deferred.await(gate))))
         yield* untilState(tasks, "run", "yielded-slot")
         yield* tasks.go("other", Deferred.succeed(otherRan, undefined))
         yield* until("other has run", () => Deferred.isDoneUnsafe(otherRan))

@@ -10,6 +10,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, type Exit, Fiber, Layer } from "effect"
 import { TaskService, type TaskServiceShape } from "effect-task"
+import { badNames, notEffects } from "./helpers/arguments.ts"
 import { illegalArgument, isDone } from "./helpers/exits.ts"
 import { ownedService } from "./helpers/service.ts"
 import { settle, until } from "./helpers/waits.ts"
@@ -66,18 +67,8 @@ const badWorkers: ReadonlyArray<readonly [unknown, string]> = [
 const workersMessage = (method: string, shown: string) =>
   `${method}: workers must be an integer (<= 0 or Infinity for unbounded), got ${shown}`
 
-/** `name` values that are not a name (a non-empty string). */
-const badServiceNames: ReadonlyArray<readonly [unknown, string]> = [["", "\"\""], [42, "42"], [null, "null"]]
-const badTaskNames: ReadonlyArray<readonly [unknown, string]> = [...badServiceNames, [undefined, "undefined"]]
-
-/** Values that are not an Effect, called from JavaScript. */
-const notEffects: ReadonlyArray<readonly [unknown, string]> = [
-  [() => 1, "() => 1"],
-  [Promise.resolve(1), "[object Promise]"],
-  [{}, "[object Object]"],
-  [undefined, "undefined"],
-  [42, "42"]
-]
+/** A service's `name: undefined` means no name: the other bad names. */
+const badServiceNames = badNames.filter(([value]) => value !== undefined)
 
 /** `threshold` values that are not a number. */
 const badThresholds: ReadonlyArray<readonly [unknown, string]> = [
@@ -147,7 +138,7 @@ const callRows: ReadonlyArray<CallRow> = [
     run: (tasks) => tasks.resize(value as number),
     message: workersMessage("TaskService.resize", shown)
   })),
-  ...badTaskNames.flatMap(([value, shown]): Array<CallRow> => [
+  ...badNames.flatMap(([value, shown]): Array<CallRow> => [
     {
       call: `go(${shown}, body)`,
       run: (tasks, body) => tasks.go(value as string, body),

@@ -28,31 +28,20 @@ const captureLogs = () => {
 }
 
 describe("TaskService failures", () => {
-  it.effect("a typed failure counts once", () =>
+  const failing: ReadonlyArray<{ readonly kind: string; readonly body: Effect.Effect<void, Boom> }> = [
+    { kind: "a typed failure", body: Effect.fail(new Boom({ reason: "typed" })) },
+    { kind: "a defect", body: Effect.die(new Error("defect")) },
+    {
+      kind: "a thrown exception",
+      body: Effect.sync(() => {
+        throw new Error("thrown")
+      })
+    }
+  ]
+  it.effect.each(failing)("$kind in a body counts once", ({ body }) =>
     Effect.gen(function*() {
       const tasks = yield* TaskService
-      yield* tasks.go("fails", Effect.fail(new Boom({ reason: "typed" })))
-      yield* tasks.blockTillDone
-      assert.strictEqual(yield* tasks.failures, 1)
-    }).pipe(Effect.provide(TaskService.layerBounded(2))))
-
-  it.effect("a defect counts once", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      yield* tasks.go("dies", Effect.die(new Error("defect")))
-      yield* tasks.blockTillDone
-      assert.strictEqual(yield* tasks.failures, 1)
-    }).pipe(Effect.provide(TaskService.layerBounded(2))))
-
-  it.effect("a thrown exception in a body counts once", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      yield* tasks.go(
-        "throws",
-        Effect.sync(() => {
-          throw new Error("thrown")
-        })
-      )
+      yield* tasks.go("fails", body)
       yield* tasks.blockTillDone
       assert.strictEqual(yield* tasks.failures, 1)
     }).pipe(Effect.provide(TaskService.layerBounded(2))))
@@ -155,40 +144,34 @@ describe("TaskService failures", () => {
   })
 
   describe("the failure is logged at Error level with the task's name", () => {
-    it.effect("a typed failure logs one Error line naming the task, with the cause", () =>
-      Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const logs = captureLogs()
-        yield* tasks.go("render-invoice-42", Effect.fail(new Boom({ reason: "typed-reason" }))).pipe(
-          Effect.provide(logs.layer)
-        )
-        yield* tasks.go("quiet-success", Effect.void).pipe(Effect.provide(logs.layer))
-        yield* tasks.blockTillDone
-        yield* until("the failure is logged", () => logs.entries.length >= 1) // on the failed task's own fiber
-        yield* settle // and only once
-        assert.strictEqual(logs.entries.length, 1)
-        const [entry] = logs.entries
-        assert.strictEqual(entry!.level, "Error")
-        assert.isTrue(entry!.message.some((part) => typeof part === "string" && part.includes("render-invoice-42")))
-        assert.strictEqual(entry!.annotations["task"], "render-invoice-42")
-        assert.include(entry!.cause, "Boom")
-      }).pipe(Effect.provide(TaskService.layerBounded(2))))
-
-    it.effect("a defect logs one Error line naming the task, with the defect", () =>
-      Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const logs = captureLogs()
-        yield* tasks.go("sync-repo-7", Effect.die(new Error("kaput-defect"))).pipe(Effect.provide(logs.layer))
-        yield* tasks.blockTillDone
-        yield* until("the failure is logged", () => logs.entries.length >= 1) // on the failed task's own fiber
-        yield* settle // and only once
-        assert.strictEqual(logs.entries.length, 1)
-        const [entry] = logs.entries
-        assert.strictEqual(entry!.level, "Error")
-        assert.isTrue(entry!.message.some((part) => typeof part === "string" && part.includes("sync-repo-7")))
-        assert.strictEqual(entry!.annotations["task"], "sync-repo-7")
-        assert.include(entry!.cause, "kaput-defect")
-      }).pipe(Effect.provide(TaskService.layerBounded(2))))
+    const logged = [
+      {
+        kind: "a typed failure",
+        name: "render-invoice-42",
+        body: Effect.fail(new Boom({ reason: "typed-reason" })),
+        cause: "Boom"
+      },
+      { kind: "a defect", name: "sync-repo-7", body: Effect.die(new Error("kaput-defect")), cause: "kaput-defect" }
+    ] as const
+    it.effect.each(logged)(
+      "$kind logs one Error line naming the task, with the cause",
+      ({ body, cause, name }) =>
+        Effect.gen(function*() {
+          const tasks = yield* TaskService
+          const logs = captureLogs()
+          yield* tasks.go(name, body).pipe(Effect.provide(logs.layer))
+          yield* tasks.go("quiet-success", Effect.void).pipe(Effect.provide(logs.layer))
+          yield* tasks.blockTillDone
+          yield* until("the failure is logged", () => logs.entries.length >= 1) // on the failed task's own fiber
+          yield* settle // and only once
+          assert.strictEqual(logs.entries.length, 1)
+          const [entry] = logs.entries
+          assert.strictEqual(entry!.level, "Error")
+          assert.isTrue(entry!.message.some((part) => typeof part === "string" && part.includes(name)))
+          assert.strictEqual(entry!.annotations["task"], name)
+          assert.include(entry!.cause, cause)
+        }).pipe(Effect.provide(TaskService.layerBounded(2)))
+    )
 
     it.effect("an interrupted task logs nothing", () =>
       Effect.gen(function*() {

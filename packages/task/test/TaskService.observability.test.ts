@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Metric, Option, type Scope, Tracer } from "effect"
+import { Deferred, Effect, Fiber, Layer, Metric, Option, type Scope, type Tracer } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
 import { isolated } from "./helpers/service.ts"
+import { recordSpans } from "./helpers/tracing.ts"
 import { until } from "./helpers/waits.ts"
 
 describe("metrics", () => {
@@ -90,27 +91,15 @@ describe("metrics", () => {
     ))
 })
 
-describe("tracing", () => {
-  const recordSpans = Effect.sync(() => {
-    const spans: Array<Tracer.Span> = []
-    const tracer = Tracer.make({
-      span: (options) => {
-        const span = Tracer.nativeTracer.span(options)
-        spans.push(span)
-        return span
-      }
-    })
-    return { spans, tracer }
+/** Runs `program` against a fresh service of `bound` under a recording tracer; returns the spans made. */
+const spansOf = <E>(bound: number, program: Effect.Effect<void, E, TaskService | Scope.Scope>) =>
+  Effect.gen(function*() {
+    const { spans, tracer } = yield* recordSpans
+    yield* program.pipe(Effect.provide(TaskService.layerBounded(bound)), Effect.withTracer(tracer))
+    return spans
   })
 
-  /** Runs `program` against a fresh service of `bound` under a recording tracer; returns the spans made. */
-  const spansOf = <E>(bound: number, program: Effect.Effect<void, E, TaskService | Scope.Scope>) =>
-    Effect.gen(function*() {
-      const { spans, tracer } = yield* recordSpans
-      yield* program.pipe(Effect.provide(TaskService.layerBounded(bound)), Effect.withTracer(tracer))
-      return spans
-    })
-
+describe("tracing", () => {
   it.effect("a task body runs in a span named after the task, child of the caller's span", () =>
     Effect.gen(function*() {
       const spans = yield* spansOf(

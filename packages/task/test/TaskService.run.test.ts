@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, Latch, Logger, Option, Scope, Tracer } from "effect"
+import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, Latch, Logger, Option, Scope } from "effect"
 import { TaskService } from "effect-task"
 import { Gauge, slotsIntact, tracked, untilStarted } from "./helpers/gauge.ts"
 import { ownedService } from "./helpers/service.ts"
+import { recordSpans } from "./helpers/tracing.ts"
 import { settle, until, untilActive, untilParked } from "./helpers/waits.ts"
 
 // `TaskService.run` (CONTRACT.md, "Additions: reconciler features"): a task
@@ -171,14 +172,7 @@ describe("TaskService.run", () => {
 
   it.effect("the body inherits the caller's services and runs in a span child of the caller's span", () =>
     Effect.gen(function*() {
-      const spans: Array<Tracer.Span> = []
-      const tracer = Tracer.make({
-        span: (options) => {
-          const span = Tracer.nativeTracer.span(options)
-          spans.push(span)
-          return span
-        }
-      })
+      const { spans, tracer } = yield* recordSpans
       const tasks = yield* TaskService
       const [greeting, parent] = yield* tasks.run(
         "greet",

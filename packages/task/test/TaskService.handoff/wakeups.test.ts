@@ -14,7 +14,14 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Latch, Layer, Scheduler, Scope } from "effect"
 import { TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
-import { type ContinuationName, continuations, type LinkKind, linkKinds, registerChain } from "../helpers/handoff.ts"
+import {
+  type ContinuationName,
+  continuations,
+  type Link,
+  type LinkKind,
+  linkKinds,
+  registerChain
+} from "../helpers/handoff.ts"
 import { randomOrder, runUnder, timeSlicing, yieldFirst } from "../helpers/schedulers.ts"
 import { settle, untilState, yieldTimes } from "../helpers/waits.ts"
 
@@ -211,63 +218,36 @@ describe("hand-off: a truly missing dependency is decided within two scheduler r
 })
 
 describe("hand-off: the waits a review found", () => {
-  for (const extra of [0, 1, 2]) {
-    it.effect(`a woken waiter yields ${extra} more times inside yieldQuiescent`, () =>
-      Effect.gen(function*() {
-        const tasks = yield* TaskService
-        const latch = yield* Latch.make(false)
-        let leafDone = false
-        yield* tasks.go(
-          "leaf",
-          Effect.gen(function*() {
-            yield* tasks.yieldQuiescent(Effect.gen(function*() {
-              yield* latch.await
-              for (let i = 0; i < extra; i++) yield* Effect.yieldNow
-            }))
-            leafDone = true
-          })
-        )
-        yield* tasks.go("src", Effect.andThen(yieldTimes(3), latch.open))
-        yield* untilState(tasks, "leaf", "yielded-quiescent")
-        yield* tasks.awaitQuiescence(0)
-        assert.isTrue(leafDone)
-      }).pipe(Effect.provide(TaskService.layerBounded(4))))
-  }
+  /** A leaf task waits inside `yieldQuiescent` (a wait that may fail); a source task, after 3 turns of its own, wakes it. */
+  type Wait = Omit<Link, "wait"> & { readonly wait: Effect.Effect<void, unknown> }
+  const rows: ReadonlyArray<{ readonly name: string; readonly link: Effect.Effect<Wait> }> = [
+    ...[0, 1, 2].map((extra) => ({
+      name: `a woken waiter yields ${extra} more times inside yieldQuiescent`,
+      link: Effect.map(
+        linkKinds.Latch,
+        (link): Link => ({ ...link, wait: Effect.andThen(link.wait, yieldTimes(extra)) })
+      )
+    })),
+    {
+      name: "a dependency wait with a timeout (Effect.timeout around Deferred.await)",
+      link: Effect.map(linkKinds.Deferred, (link): Wait => ({ ...link, wait: Effect.timeout(link.wait, "1 minute") }))
+    },
+    {
+      name: "a dependency wait through a forked child (Fiber.join)",
+      link: Effect.map(linkKinds.Latch, (link): Link => ({
+        ...link,
+        wait: Effect.flatMap(Effect.forkChild(Effect.andThen(link.wait, Effect.yieldNow)), Fiber.join)
+      }))
+    }
+  ]
 
-  it.effect("a dependency wait with a timeout (Effect.timeout around Deferred.await)", () =>
+  it.effect.each(rows)("$name", ({ link }) =>
     Effect.gen(function*() {
       const tasks = yield* TaskService
-      const dep = yield* Deferred.make<void>()
+      const { fire, wait } = yield* link
       let leafDone = false
-      yield* tasks.go(
-        "leaf",
-        Effect.gen(function*() {
-          yield* tasks.yieldQuiescent(Effect.timeout(Deferred.await(dep), "1 minute"))
-          leafDone = true
-        })
-      )
-      yield* tasks.go("src", Effect.andThen(yieldTimes(3), Deferred.succeed(dep, undefined)))
-      yield* untilState(tasks, "leaf", "yielded-quiescent")
-      yield* tasks.awaitQuiescence(0)
-      assert.isTrue(leafDone)
-    }).pipe(Effect.provide(TaskService.layerBounded(4))))
-
-  it.effect("a dependency wait through a forked child (Fiber.join)", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const latch = yield* Latch.make(false)
-      let leafDone = false
-      yield* tasks.go(
-        "leaf",
-        Effect.gen(function*() {
-          yield* tasks.yieldQuiescent(Effect.gen(function*() {
-            const child = yield* Effect.forkChild(Effect.andThen(latch.await, Effect.yieldNow))
-            yield* Fiber.join(child)
-          }))
-          leafDone = true
-        })
-      )
-      yield* tasks.go("src", Effect.andThen(yieldTimes(3), latch.open))
+      yield* tasks.go("leaf", Effect.andThen(tasks.yieldQuiescent(wait), Effect.sync(() => (leafDone = true))))
+      yield* tasks.go("src", Effect.andThen(yieldTimes(3), fire))
       yield* untilState(tasks, "leaf", "yielded-quiescent")
       yield* tasks.awaitQuiescence(0)
       assert.isTrue(leafDone)
