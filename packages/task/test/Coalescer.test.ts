@@ -6,7 +6,7 @@ import { settle, until, untilEffect, untilState } from "./helpers/waits.ts"
 
 // Deterministic tests of `Coalescer` (CONTRACT.md, section "Coalescer").
 // Every wait is a Deferred/Latch gate; `yieldNow` only lets already-runnable
-// fibers take their turn. The property test lives in Coalescer.property.test.ts.
+// fibers take their turn. The random programs live in Coalescer.random-programs*.test.ts.
 
 class AppKey extends Data.Class<{ readonly id: number }> {}
 

@@ -84,7 +84,7 @@ const runChain = (
     assert.strictEqual(yield* tasks.failures, 0)
   })
 
-describe("TaskService quiescence hand-off", () => {
+describe("hand-off: chains of tasks, each waking the next inside yieldQuiescent", () => {
   for (const [kind, makeSignal] of signalKinds) {
     describe(`waits on ${kind}`, () => {
       for (const [boundName, layer] of bounds) {

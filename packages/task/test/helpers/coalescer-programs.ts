@@ -1,6 +1,6 @@
 /**
  * The shared vocabulary of the coalescer property tests
- * (`Coalescer.property.test.ts`, `Coalescer.reconciler.property.test.ts`):
+ * (`Coalescer.random-programs.test.ts`, `Coalescer.random-programs.reconciler.test.ts`):
  * how a generated body waits and ends, and the arbitraries for them; not a
  * test file.
  */

@@ -267,7 +267,7 @@ const runScenario = (scenario: Scenario): Effect.Effect<void> =>
     for (let key = 0; key < KEYS; key++) assert.strictEqual(yield* c.retries(key), 0)
   }).pipe(Effect.provide(TaskService.layerBounded(scenario.bound)))
 
-describe("Coalescer property: retries, delayed submits and cancels", () => {
+describe("Coalescer: random programs of retries, delayed submits and cancels keep every guarantee", () => {
   it.effect(
     "every submit not removed by a cancel is followed by a run that starts after it; counts end at 0",
     () =>

@@ -184,7 +184,7 @@ const runScenario = (scenario: Scenario) =>
     Effect.provide(Layer.mergeAll(TestConsole.layer, TestClock.layer()))
   )
 
-describe("Coalescer property", () => {
+describe("Coalescer: random programs of submits keep every guarantee", () => {
   it.effect(
     "every submit is followed by a run of its key that starts after it, under random schedules",
     () =>
