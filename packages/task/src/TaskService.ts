@@ -377,7 +377,7 @@ export const makeWithBound = (
     const context = yield* Effect.context<never>()
     const pool = new TaskPool(
       bound,
-      scheduler.makeDispatcher(),
+      scheduler,
       accounting === undefined ? new ExactAccounting(clock) : accounting(clock)
     )
     // The series outlive the service: closing folds its final values into

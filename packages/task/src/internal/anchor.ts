@@ -36,7 +36,7 @@ export const anchorShapes = (): void => {
   if (anchor !== undefined) return
   const pool = new TaskPool(
     1,
-    new Scheduler.MixedScheduler().makeDispatcher(),
+    new Scheduler.MixedScheduler(),
     new ExactAccounting(Context.get(Context.empty(), Clock.Clock))
   )
   const task = pool.register("anchor", Effect.void, Context.empty(), undefined)

@@ -45,6 +45,7 @@ import type * as Scheduler from "effect/Scheduler"
 import type { Accounting } from "./accounting.ts"
 import { taskSpan } from "./accounting.ts"
 import { Admission } from "./admission.ts"
+import { SharedDispatchers } from "./dispatch.ts"
 import { LiveTasks } from "./liveTasks.ts"
 import type { MetricSource } from "./metrics.ts"
 import { DoneWaiters, Subscribers } from "./observers.ts"
@@ -94,9 +95,13 @@ export class TaskPool implements MetricSource {
   private readonly doneWaiters = new DoneWaiters()
   private readonly subscribers = new Subscribers()
 
-  constructor(bound: number, dispatcher: Scheduler.SchedulerDispatcher, accounting: Accounting) {
+  /** task fibers share one dispatcher per scheduler (`dispatch.ts`) */
+  private readonly dispatchers = new SharedDispatchers()
+
+  /** `scheduler`: the one the service was built under; the drain slices run on its shared dispatcher. */
+  constructor(bound: number, scheduler: Scheduler.Scheduler, accounting: Accounting) {
     this.accounting = accounting
-    this.starter = new StartQueue(dispatcher, (task) => this.start(task))
+    this.starter = new StartQueue(this.dispatchers.of(scheduler), (task) => this.start(task))
     this.admission = new Admission(bound, this.starter, this.materialize, () => accounting.now())
     this.currentTask = Context.Reference<Task | undefined>(`effect-task/CurrentTask/${nextPoolId++}`, {
       defaultValue: () => undefined
@@ -239,6 +244,7 @@ export class TaskPool implements MetricSource {
     const task = this.starting ?? fiber.getRef(this.currentTask)!
     this.starting = undefined
     if (task.run!.fiber === undefined) this.bind(task, fiber)
+    this.dispatchers.share(fiber)
     const body = task.body!
     task.body = undefined
     if (task.owner !== undefined || !this.accounting.traced(task.context)) return body // coalescer runs open a span per run
