@@ -4,7 +4,7 @@ import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
 import { isolated } from "./helpers/service.ts"
 import { recordSpans } from "./helpers/tracing.ts"
-import { until } from "./helpers/waits.ts"
+import { until, untilEffect } from "./helpers/waits.ts"
 
 describe("metrics", () => {
   it.effect("a scripted run leaves exact gauge, counter and histogram values", () =>
@@ -17,7 +17,10 @@ describe("metrics", () => {
       yield* tasks.go("fails", Effect.fail("no"))
       yield* tasks.go("dies", Effect.die("boom"))
       yield* tasks.go("yields", tasks.yieldQuiescent(Deferred.await(gate)))
-      yield* Effect.yieldNow
+      yield* untilEffect(
+        "two bodies have started",
+        Effect.map(Metric.value(m.started), (started) => started.count === 2)
+      )
       // bound 2: ok-1 and gated run, the rest are parked
       assert.deepStrictEqual((yield* Metric.value(m.registered)).value, 5)
       assert.deepStrictEqual((yield* Metric.value(m.running)).value, 2)
@@ -48,7 +51,10 @@ describe("metrics", () => {
       const coalescer = yield* Coalescer.make<string>()
       const gate = yield* Deferred.make<void>()
       yield* coalescer.submit("first", "k", Deferred.await(gate))
-      yield* Effect.yieldNow
+      yield* untilEffect(
+        "first has started",
+        Effect.map(Metric.value(TaskService.metrics.started), (started) => started.count === 1)
+      )
       yield* coalescer.submit("second", "k", Effect.fail("stale"))
       yield* Deferred.succeed(gate, undefined)
       yield* tasks.blockTillDone
@@ -66,7 +72,10 @@ describe("metrics", () => {
           const tasks = yield* TaskService
           yield* tasks.go("a", Effect.never)
           yield* tasks.go("b", Effect.never)
-          yield* Effect.yieldNow
+          yield* untilEffect(
+            "a has started",
+            Effect.map(Metric.value(TaskService.metrics.started), (started) => started.count === 1)
+          )
         }).pipe(Effect.provide(TaskService.layerBounded(1)))
       ).pipe(Effect.provideService(Metric.MetricRegistry, registry))
       // the series stay registered with their final values after shutdown
@@ -174,8 +183,16 @@ describe("tracing", () => {
           const tasks = yield* TaskService
           const coalescer = yield* Coalescer.make<string>()
           const gate = yield* Deferred.make<void>()
-          yield* Effect.withSpan(coalescer.submit("first", "ns/app", Deferred.await(gate)), "watch")
-          yield* Effect.yieldNow
+          let started = false
+          yield* Effect.withSpan(
+            coalescer.submit(
+              "first",
+              "ns/app",
+              Effect.andThen(Effect.sync(() => (started = true)), Deferred.await(gate))
+            ),
+            "watch"
+          )
+          yield* until("first has started", () => started)
           yield* Effect.withSpan(coalescer.submit("second", "ns/app", Effect.void), "watch")
           yield* Deferred.succeed(gate, undefined)
           yield* tasks.blockTillDone
