@@ -7,7 +7,7 @@
  * compile, tsc reports the unused directive.
  *
  * Not a test file (vitest does not collect it, nothing here runs): the values
- * are `declare`d, and `describe`/`it` below only group and name the checks.
+ * are `declare`d, and `checks(name, …)` only groups and names them.
  */
 import { Context, Data, type Duration, Effect, type Layer, Schedule, type Scope, type Stream } from "effect"
 import {
@@ -20,9 +20,8 @@ import {
 } from "effect-task"
 import { expectTypeOf } from "vitest"
 
-/** Groups checks under a name; never called at run time (this file is only typechecked). */
-const describe = (_name: string, _checks: () => void): void => {}
-const it = describe
+/** Names a group of checks; never called at run time (this file is only typechecked). */
+const checks = (_name: string, _body: () => void): void => {}
 
 class Boom extends Data.TaggedError("Boom")<{ readonly reason: string }> {}
 
@@ -33,8 +32,8 @@ declare const body: Effect.Effect<string, Boom, Db>
 declare const tasks: TaskServiceShape
 declare const coalescer: Coalescer<string>
 
-describe("TaskService signatures", () => {
-  it("go keeps the body's requirements and nothing else: Effect<void, never, R>", () => {
+checks("TaskService signatures", () => {
+  checks("go keeps the body's requirements and nothing else: Effect<void, never, R>", () => {
     expectTypeOf(tasks.go("t", body)).toEqualTypeOf<Effect.Effect<void, never, Db>>()
     expectTypeOf(tasks.go("t", Effect.succeed(1))).toEqualTypeOf<Effect.Effect<void>>()
     // @ts-expect-error a name is a string
@@ -45,7 +44,7 @@ describe("TaskService signatures", () => {
     tasks.go("t", Promise.resolve(1))
   })
 
-  it("run returns the body's value and fails with its error: Effect<A, E, R>", () => {
+  checks("run returns the body's value and fails with its error: Effect<A, E, R>", () => {
     expectTypeOf(tasks.run("t", body)).toEqualTypeOf<Effect.Effect<string, Boom, Db>>()
     // @ts-expect-error the value is the body's, not another type
     const wrong: Effect.Effect<number, Boom, Db> = tasks.run("t", body)
@@ -55,7 +54,7 @@ describe("TaskService signatures", () => {
     void noError
   })
 
-  it("yieldSlot and yieldQuiescent preserve A, E and R exactly", () => {
+  checks("yieldSlot and yieldQuiescent preserve A, E and R exactly", () => {
     expectTypeOf(tasks.yieldSlot(body)).toEqualTypeOf<Effect.Effect<string, Boom, Db>>()
     expectTypeOf(tasks.yieldQuiescent(body)).toEqualTypeOf<Effect.Effect<string, Boom, Db>>()
     expectTypeOf(tasks.yieldSlot(tasks.yieldQuiescent(body))).toEqualTypeOf<Effect.Effect<string, Boom, Db>>()
@@ -66,7 +65,7 @@ describe("TaskService signatures", () => {
     tasks.yieldQuiescent(42)
   })
 
-  it("the counters, waits and streams", () => {
+  checks("the counters, waits and streams", () => {
     expectTypeOf(tasks.activeCount).toEqualTypeOf<Effect.Effect<number>>()
     expectTypeOf(tasks.failures).toEqualTypeOf<Effect.Effect<number>>()
     expectTypeOf(tasks.blockTillDone).toEqualTypeOf<Effect.Effect<void>>()
@@ -81,7 +80,7 @@ describe("TaskService signatures", () => {
     tasks.activeCount = Effect.succeed(0)
   })
 
-  it("TaskInfo has exactly the documented fields, all read-only", () => {
+  checks("TaskInfo has exactly the documented fields, all read-only", () => {
     expectTypeOf<TaskInfo>().toEqualTypeOf<{
       readonly id: number
       readonly name: string
@@ -99,7 +98,7 @@ describe("TaskService signatures", () => {
     void done
   })
 
-  it("TaskServiceOptions: an optional name and bound, nothing else", () => {
+  checks("TaskServiceOptions: an optional name and bound, nothing else", () => {
     expectTypeOf<TaskServiceOptions>().toEqualTypeOf<{
       readonly name?: string | undefined
       readonly workers?: number | undefined
@@ -111,7 +110,7 @@ describe("TaskService signatures", () => {
     TaskService.make({ concurrency: 4 })
   })
 
-  it("constructors and layers need nothing but a scope, and provide the service", () => {
+  checks("constructors and layers need nothing but a scope, and provide the service", () => {
     expectTypeOf(TaskService.make()).toEqualTypeOf<Effect.Effect<TaskServiceShape, never, Scope.Scope>>()
     expectTypeOf(TaskService.layer).toEqualTypeOf<Layer.Layer<TaskService>>()
     expectTypeOf(TaskService.layerUnbounded).toEqualTypeOf<Layer.Layer<TaskService>>()
@@ -126,7 +125,7 @@ describe("TaskService signatures", () => {
     TaskService.layerBounded(2, { workers: 3 })
   })
 
-  it("the service tag yields the shape", () => {
+  checks("the service tag yields the shape", () => {
     const program = Effect.gen(function*() {
       const service = yield* TaskService
       expectTypeOf(service).toEqualTypeOf<TaskServiceShape>()
@@ -136,8 +135,8 @@ describe("TaskService signatures", () => {
   })
 })
 
-describe("Coalescer signatures", () => {
-  it("make needs the service and returns a coalescer of the key type", () => {
+checks("Coalescer signatures", () => {
+  checks("make needs the service and returns a coalescer of the key type", () => {
     expectTypeOf(Coalescer.make<string>()).toEqualTypeOf<Effect.Effect<Coalescer<string>, never, TaskService>>()
     expectTypeOf(Coalescer.make<number>({ retry: Schedule.spaced("1 second") })).toEqualTypeOf<
       Effect.Effect<Coalescer<number>, never, TaskService>
@@ -149,7 +148,7 @@ describe("Coalescer signatures", () => {
     Coalescer.make<string>({ retry: 42 })
   })
 
-  it("submit and submitAfter keep the body's requirements only; the key has the coalescer's type", () => {
+  checks("submit and submitAfter keep the body's requirements only; the key has the coalescer's type", () => {
     expectTypeOf(coalescer.submit("run", "k", body)).toEqualTypeOf<Effect.Effect<void, never, Db>>()
     expectTypeOf(coalescer.submitAfter("run", "k", body, "1 second")).toEqualTypeOf<Effect.Effect<void, never, Db>>()
     expectTypeOf(coalescer.submitAfter).parameter(3).toEqualTypeOf<Duration.Input>()
@@ -161,7 +160,7 @@ describe("Coalescer signatures", () => {
     coalescer.submitAfter("run", "k", body, true)
   })
 
-  it("cancel, retries, size and scheduled", () => {
+  checks("cancel, retries, size and scheduled", () => {
     expectTypeOf(coalescer.cancel("k")).toEqualTypeOf<Effect.Effect<boolean>>()
     expectTypeOf(coalescer.retries("k")).toEqualTypeOf<Effect.Effect<number>>()
     expectTypeOf(coalescer.size).toEqualTypeOf<Effect.Effect<number>>()
@@ -170,9 +169,12 @@ describe("Coalescer signatures", () => {
     coalescer.cancel(1)
   })
 
-  it("a coalescer is contravariant in its key: one for any key serves as one for strings, not the other way", () => {
-    expectTypeOf<Coalescer<unknown>>().toExtend<Coalescer<string>>()
-    expectTypeOf<Coalescer<string>>().not.toExtend<Coalescer<unknown>>()
-    expectTypeOf<Coalescer<string>>().not.toExtend<Coalescer<number>>()
-  })
+  checks(
+    "a coalescer is contravariant in its key: one for any key serves as one for strings, not the other way",
+    () => {
+      expectTypeOf<Coalescer<unknown>>().toExtend<Coalescer<string>>()
+      expectTypeOf<Coalescer<string>>().not.toExtend<Coalescer<unknown>>()
+      expectTypeOf<Coalescer<string>>().not.toExtend<Coalescer<number>>()
+    }
+  )
 })
