@@ -166,20 +166,16 @@ export const yieldWith = <A, E, R>(
           regionContext(pool.quiescence.regionOf(task)) as (context: Context.Context<R>) => Context.Context<R>
         )
         : restore(self)
-      const inner = Effect.ensuring(
-        region,
-        Effect.sync(() => {
-          // counted again as soon as `self` ends, before waiting for a slot; until
-          // the slot is back it is a parked task (`acquireSlot` makes it running)
-          if (leaveCount) pool.recount(task)
-          pool.setState(task, releaseSlot ? State.Requeued : previous)
-        })
-      )
-      if (!releaseSlot) return inner
-      const reacquire = restore(acquireSlot(pool, task))
-      return Effect.matchCauseEffect(inner, {
-        onFailure: (cause) => Effect.andThen(reacquire, Effect.failCause(cause)),
-        onSuccess: (value) => Effect.as(reacquire, value)
+      // However `self` ends (interrupted too), the step after it runs uninterruptibly:
+      // counted again as soon as `self` ends, before waiting for a slot; until the
+      // slot is back it is a parked task (`acquireSlot` makes it running). Waiting for
+      // the slot is interruptible; an interrupted wait takes no slot, and a slot
+      // granted meanwhile is given back by the task's exit.
+      return Effect.flatMap(Effect.exit(region), (exit) => {
+        if (leaveCount) pool.recount(task)
+        pool.setState(task, releaseSlot ? State.Requeued : previous)
+        if (!releaseSlot) return exit
+        return Effect.andThen(restore(acquireSlot(pool, task)), exit)
       })
     })
   })
