@@ -114,24 +114,36 @@ ${targetsTable(results.targets)}
 ${results.failures.length > 0 ? `\n**Correctness failures:** ${results.failures.length}\n` : ""}
 ## What bounds the targets that are not met
 
-Profiles (\`node --cpu-prof\`, 1M tasks, bound 8) of effect-task, measured while writing this page:
+Profiles (\`node --cpu-prof\`) of effect-task, measured while writing this page:
 
-- **Short runs after a full GC, and the cold cell** (N = 1k and 10k). A run after a full collection is not a
-  warm run for effect-task: when a service closes, its \`Pool\` and every \`Task\`, \`TaskRun\` and task fiber die,
-  and V8 holds the hidden classes (maps) of such objects weakly from optimized code. The collection frees the maps,
-  and every optimized function specialised on them — the pool's hot path and Effect's run loop — is deoptimized
-  (\`--trace-deopt\`: "embedded weak objects cleared" for about 18 optimized functions per collection — 270 in
-  15 runs of 10k tasks, against 7 in 15 runs without the collections — among them \`evaluate\`, \`runLoop\`,
-  \`start\`, \`onExit\`, \`finish\`, \`grantWaiting\`); the next service rebuilds the maps and warms up again: a
-  10k run after a collection cost 4–5x one without. The promise libraries and
-  \`Effect.forEach\` keep no per-service classes and are not affected. The cold cell is the JIT warm-up proper:
-  a first 10k run costs 8–9 µs per task against about 1 µs warm (see the cold table).
+- **Short runs after a full GC — fixed.** A run after a full collection was not a warm run for effect-task: when
+  a service closed, its pool and every \`Task\`, \`TaskRun\` and task fiber died, V8 holds the hidden classes
+  (maps) of such objects weakly from optimized code, and the collection freed them: every optimized function
+  specialised on them — the pool's hot path and Effect's run loop — was deoptimized (\`--trace-deopt\`:
+  "embedded weak objects cleared", about 18 optimized functions per collection, among them \`evaluate\`,
+  \`runLoop\`, \`start\`, \`onExit\`, \`finish\`, \`grantWaiting\`) and a 10k run after a collection cost
+  4–5x one without. The promise libraries and \`Effect.forEach\` keep no per-service classes and were not
+  affected. Since the shape anchor (\`packages/task/src/internal/anchor.ts\`: one finished pool, task and fiber
+  kept for the life of the module) the same run after a collection takes 25 ms instead of 72–105 ms (separate
+  processes, medians of 15 runs).
+- **The cold cell** is the JIT warm-up proper: a first 10k run in a fresh process costs several times a warm run
+  (see the cold table); the caller's \`Effect.gen\` loop of 10k \`yield*\` alone took 25 ms cold, 10k bare
+  \`runForkWith\` calls 20 ms, against \`Effect.forEach\`'s whole cold run of 21 ms: Effect's own code paths
+  are what is cold.
 
-- **Synchronous bodies against \`Effect.forEach\`** (about 0.35–0.5x). Both fork one fiber per item, but
-  \`Effect.forEach\` walks a ready array with no per-item call on the caller's side, while the benchmark calls
-  \`go\` a million times from an \`Effect.gen\` loop (the generator step and \`go\`'s own effect are about a
-  third of effect-task's time) and each task is registered, counted and timed (the bookkeeping section above
-  gives what the timing and metrics cost).
+- **Synchronous bodies against \`Effect.forEach\` and the promise libraries.** \`Effect.forEach\` forks one
+  fiber per item too, but walks a ready array with no per-item call on the caller's side: about 0.2 µs per
+  item. The benchmark calls \`go\` N times from an \`Effect.gen\` loop: one generator step and one
+  \`Effect.withFiber\` effect per call cost about 0.22 µs (measured: a loop of \`yield* Effect.withFiber(() =>
+  Effect.void)\` costs 216 ns per iteration), which alone is \`Effect.forEach\`'s whole cost per item. The
+  task then gets its own fiber (\`Effect.runForkWith\` and an exit observer: about 0.18 µs), and is
+  registered, granted, started, counted, timed and finished (about 0.5 µs). Warm, 1,000 tasks at bound 8 cost
+  1.1–1.3 µs each against 0.21–0.29 µs for \`Effect.forEach\`. Self time, 1k sync bodies at bound 8 (warm):
+  Effect's \`evaluate\` 10.5%, GC 9.2%, \`runLoop\` 9.0%, the pool's \`start\` 5.5% (with
+  \`FiberImpl\`'s constructor inlined), \`runForkWith\` 5.3%, the caller's loop 4.6%, \`go\`'s callback with
+  \`register\` inlined 3.3%, \`makeExit\` 3.2%, \`grantWaiting\` 2.9%, \`makePrimitiveProto\` 2.8%,
+  \`setContext\` 2.5%: no single frame to remove. Reaching 0.5x would need a task without a fiber of its own,
+  which a body can observe (its context, its span, interruption, its children), or a bulk registration API.
 - **One-hop bodies against p-limit, p-queue and fastq** (about 1.2–2.9x instead of 2.5–4x). An
   \`Effect.yieldNow\` body resumes through Effect's scheduler, one \`setImmediate\` turn per hop, and each
   turn advances only \`bound\` bodies; a promise library's hop is a microtask. The rest is Effect's per-fiber

@@ -20,8 +20,15 @@ export interface YieldsResult {
   readonly n: number
   readonly bound: number
   readonly rounds: number
-  /** median per-task time, ns */
+  /** median per-task time, ns (N tasks behind the bound: a yielded slot goes to a parked task) */
   readonly perTaskNs: Record<YieldKind, number>
+  /**
+   * median time per loop iteration, ns, of `bound` tasks that each run the
+   * body `loops` times (no backlog: a yield gets its slot back at once) —
+   * the yield's own cost
+   */
+  readonly perYieldNs: Record<YieldKind, number>
+  readonly loops: number
   /** the hand-off latency: p50 and p99, ns */
   readonly handOffP50Ns: number
   readonly handOffP99Ns: number
@@ -47,6 +54,28 @@ const runOnce = (kind: YieldKind, n: number, bound: number): Promise<{ readonly 
       yield* tasks.blockTillDone
       const ns = Number(process.hrtime.bigint() - start) / n
       return { ns, ran }
+    }).pipe(Effect.provide(TaskService.layerBounded(bound)))
+  )
+
+/** `bound` tasks each run `body` `loops` times: ns per iteration, and how many loops completed. */
+const loopOnce = (
+  kind: YieldKind,
+  bound: number,
+  loops: number
+): Promise<{ readonly ns: number; readonly ran: number }> =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const tasks = yield* TaskService
+      let ran = 0
+      const step = bodyOf(tasks, kind)
+      const body = Effect.gen(function*() {
+        for (let i = 0; i < loops; i++) yield* step
+        ran++
+      })
+      const start = process.hrtime.bigint()
+      for (let i = 0; i < bound; i++) yield* tasks.go("yield loop", body)
+      yield* tasks.blockTillDone
+      return { ns: Number(process.hrtime.bigint() - start) / (bound * loops), ran }
     }).pipe(Effect.provide(TaskService.layerBounded(bound)))
   )
 
@@ -86,11 +115,28 @@ export const measureYields = async (n: number, bound: number, rounds: number): P
       samples[kind].push(ns)
     }
   }
+  const loops = 2_000
+  const loopSamples: Record<YieldKind, Array<number>> = { plain: [], yieldSlot: [], yieldQuiescent: [] }
+  for (const kind of kinds) await loopOnce(kind, bound, 200) // warm-up
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < kinds.length; i++) {
+      const kind = kinds[(round + i) % kinds.length]!
+      const { ns, ran } = await loopOnce(kind, bound, loops)
+      if (ran !== bound) failures.push(`${kind} loop: ${ran} of ${bound} tasks finished`)
+      loopSamples[kind].push(ns)
+    }
+  }
   const latency = await handOffLatency(2_000)
   return {
     n,
     bound,
     rounds,
+    loops,
+    perYieldNs: {
+      plain: median(loopSamples.plain),
+      yieldSlot: median(loopSamples.yieldSlot),
+      yieldQuiescent: median(loopSamples.yieldQuiescent)
+    },
     perTaskNs: {
       plain: median(samples.plain),
       yieldSlot: median(samples.yieldSlot),
@@ -102,8 +148,14 @@ export const measureYields = async (n: number, bound: number, rounds: number): P
   }
 }
 
-/** The round-trip cost of each yield above the plain body, ns. */
+/** The round-trip cost of each yield above the plain body, ns: in a task's own loop, without a backlog. */
 export const yieldCosts = (r: YieldsResult): { readonly slot: number; readonly quiescent: number } => ({
+  slot: r.perYieldNs.yieldSlot - r.perYieldNs.plain,
+  quiescent: r.perYieldNs.yieldQuiescent - r.perYieldNs.plain
+})
+
+/** The same, per task of N behind the bound: the yield plus the wait behind the backlog it lets start. */
+const backlogCosts = (r: YieldsResult): { readonly slot: number; readonly quiescent: number } => ({
   slot: r.perTaskNs.yieldSlot - r.perTaskNs.plain,
   quiescent: r.perTaskNs.yieldQuiescent - r.perTaskNs.plain
 })
@@ -113,16 +165,24 @@ const us = (ns: number) => (ns / 1000).toFixed(2)
 export const yieldsText = (r: YieldsResult | undefined): string => {
   if (r === undefined) return ""
   const cost = yieldCosts(r)
+  const backlog = backlogCosts(r)
   return [
-    `Yield round trips (N=${
+    `Yield round trips (bound ${r.bound}, median of ${r.rounds} rounds; body \`yieldNow\` with and without the yield). ` +
+    `**In a loop**: ${r.bound} tasks each run the body ${r.loops.toLocaleString("en-US")} times, nobody waits for a ` +
+    `slot, so a yield gets its slot back at once: the yield's own cost. **Behind a backlog**: N=${
       r.n.toLocaleString("en-US")
-    }, bound ${r.bound}, median of ${r.rounds} rounds; body \`yieldNow\` with and without the yield):`,
+    } tasks of one body each; a yielded slot goes to the oldest parked task and the yielding task waits behind ` +
+    `the whole backlog (first come, first served), so every task starts before any ends:`,
     "",
-    "| body | µs/task | above the plain body |",
-    "| --- | --: | --: |",
-    `| plain \`yieldNow\` | ${us(r.perTaskNs.plain)} | — |`,
-    `| \`yieldSlot(yieldNow)\` | ${us(r.perTaskNs.yieldSlot)} | ${us(cost.slot)} µs |`,
-    `| \`yieldQuiescent(yieldNow)\` | ${us(r.perTaskNs.yieldQuiescent)} | ${us(cost.quiescent)} µs |`,
+    "| body | in a loop, µs/iteration | above the plain body | behind a backlog, µs/task | above the plain body |",
+    "| --- | --: | --: | --: | --: |",
+    `| plain \`yieldNow\` | ${us(r.perYieldNs.plain)} | — | ${us(r.perTaskNs.plain)} | — |`,
+    `| \`yieldSlot(yieldNow)\` | ${us(r.perYieldNs.yieldSlot)} | ${us(cost.slot)} µs | ${us(r.perTaskNs.yieldSlot)} | ${
+      us(backlog.slot)
+    } µs |`,
+    `| \`yieldQuiescent(yieldNow)\` | ${us(r.perYieldNs.yieldQuiescent)} | ${us(cost.quiescent)} µs | ${
+      us(r.perTaskNs.yieldQuiescent)
+    } | ${us(backlog.quiescent)} µs |`,
     "",
     `A \`yieldQuiescent\` round trip costs ${
       (cost.quiescent / Math.max(1, cost.slot)).toFixed(2)
