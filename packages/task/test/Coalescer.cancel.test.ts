@@ -27,6 +27,9 @@ const setup = Effect.gen(function*() {
   return { c, log, tasks }
 })
 
+/** A fresh `[started, gate]` pair of Deferreds for a body held at a gate. */
+const startGate = Effect.all([Deferred.make<void>(), Deferred.make<void>()])
+
 /** Nothing is left: no entry, no timer, no task; the slots are intact. */
 const drained = (tasks: TaskService.Shape, c: Coalescer<never>, bound: number) =>
   Effect.gen(function*() {
@@ -93,8 +96,7 @@ describe("Coalescer.cancel in every state of a key", () => {
   it.effect("a requeued re-run waiting for its slot is dropped; the task ahead of it runs", () =>
     Effect.gen(function*() {
       const { c, log, tasks } = yield* setup
-      const started = yield* Deferred.make<void>()
-      const gate = yield* Deferred.make<void>()
+      const [started, gate] = yield* startGate
       const otherGate = yield* Latch.make(false)
       yield* c.submit(
         "first",
@@ -169,8 +171,7 @@ describe("Coalescer.cancel in every state of a key", () => {
   it.effect("a submit while the cancelled run is still ending gets a fresh run after it ends", () =>
     Effect.gen(function*() {
       const { c, log, tasks } = yield* setup
-      const started = yield* Deferred.make<void>()
-      const finalizerGate = yield* Deferred.make<void>()
+      const [started, finalizerGate] = yield* startGate
       const inFinalizer = yield* Deferred.make<void>()
       yield* c.submit(
         "slow-to-stop",

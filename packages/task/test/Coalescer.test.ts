@@ -31,6 +31,9 @@ const gated = (
 
 const open = (gate: Deferred.Deferred<void>) => Deferred.succeed(gate, undefined)
 
+/** A fresh `[started, gate]` pair of Deferreds for a `gated` body. */
+const startGate = Effect.all([Deferred.make<void>(), Deferred.make<void>()])
+
 /**
  * Waits for a body's `started` signal, then yields once. `Deferred.succeed`
  * resumes its waiter synchronously, inside the body's step — when that is the
@@ -67,10 +70,8 @@ const drained = (
  */
 const rerunQueuedBehindOther = Effect.gen(function*() {
   const { c, log, tasks } = yield* setup
-  const started = yield* Deferred.make<void>()
-  const gate = yield* Deferred.make<void>()
-  const otherStarted = yield* Deferred.make<void>()
-  const otherGate = yield* Deferred.make<void>()
+  const [started, gate] = yield* startGate
+  const [otherStarted, otherGate] = yield* startGate
   yield* c.submit("first", "k", gated(log, "first", started, gate))
   yield* awaitStarted(started)
   yield* c.submit("second", "k", record(log, "second"))
@@ -130,8 +131,7 @@ describe("Coalescer", () => {
     it.effect("an idle key registers a run at once; size reads 1 while it is registered and 0 after", () =>
       Effect.gen(function*() {
         const { c, log, tasks } = yield* setup
-        const started = yield* Deferred.make<void>()
-        const gate = yield* Deferred.make<void>()
+        const [started, gate] = yield* startGate
         assert.strictEqual(yield* c.size, 0)
 
         yield* c.submit("a", "k", gated(log, "a", started, gate))
@@ -170,8 +170,7 @@ describe("Coalescer", () => {
     it.effect("submits while the run is parked collapse into it: one run, of the latest body", () =>
       Effect.gen(function*() {
         const { c, log, tasks } = yield* setup
-        const blockerStarted = yield* Deferred.make<void>()
-        const blockerGate = yield* Deferred.make<void>()
+        const [blockerStarted, blockerGate] = yield* startGate
         yield* tasks.go("blocker", gated(log, "blocker", blockerStarted, blockerGate))
         yield* awaitStarted(blockerStarted)
 
@@ -194,8 +193,7 @@ describe("Coalescer", () => {
       Effect.gen(function*() {
         const { c, log, tasks } = yield* setup
         const seen: Array<unknown> = []
-        const started = yield* Deferred.make<void>()
-        const gate = yield* Deferred.make<void>()
+        const [started, gate] = yield* startGate
         yield* c.submit("first", "k", gated(log, "first", started, gate))
         yield* awaitStarted(started)
 
@@ -256,8 +254,7 @@ describe("Coalescer", () => {
     it.effect("a failing latest body is logged under its own name, once", () =>
       Effect.gen(function*() {
         const { c, log, tasks } = yield* setup
-        const started = yield* Deferred.make<void>()
-        const gate = yield* Deferred.make<void>()
+        const [started, gate] = yield* startGate
         yield* c.submit("first", "k", gated(log, "first", started, gate))
         yield* awaitStarted(started)
         yield* c.submit("middle", "k", record(log, "middle"))
@@ -275,10 +272,8 @@ describe("Coalescer", () => {
     it.effect("a submit during the re-run causes a third run", () =>
       Effect.gen(function*() {
         const { c, log, tasks } = yield* setup
-        const started1 = yield* Deferred.make<void>()
-        const gate1 = yield* Deferred.make<void>()
-        const started2 = yield* Deferred.make<void>()
-        const gate2 = yield* Deferred.make<void>()
+        const [started1, gate1] = yield* startGate
+        const [started2, gate2] = yield* startGate
         yield* c.submit("first", "k", gated(log, "first", started1, gate1))
         yield* awaitStarted(started1)
         yield* c.submit("s0", "k", record(log, "s0"))
@@ -353,8 +348,7 @@ describe("Coalescer", () => {
           const tasks = yield* TaskService
           const c = yield* Coalescer.make<string>()
           const log: Array<string> = []
-          const started = yield* Deferred.make<void>()
-          const gate = yield* Deferred.make<void>()
+          const [started, gate] = yield* startGate
           yield* c.submit("first", "k", Effect.andThen(gated(log, "first", started, gate), fail))
           yield* awaitStarted(started)
           yield* c.submit("second", "k", record(log, "second"))
@@ -394,8 +388,7 @@ describe("Coalescer", () => {
       Effect.gen(function*() {
         const tasks = yield* TaskService
         const c = yield* Coalescer.make<string>()
-        const started = yield* Deferred.make<void>()
-        const gate = yield* Deferred.make<void>()
+        const [started, gate] = yield* startGate
         yield* c.submit("first", "k", Effect.andThen(gated([], "first", started, gate), Effect.die("x")))
         yield* awaitStarted(started)
         yield* c.submit("second", "k", Effect.fail("y"))
@@ -413,10 +406,8 @@ describe("Coalescer", () => {
       Effect.gen(function*() {
         const { c, log, tasks } = yield* setup
         let runFiber: Fiber.Fiber<unknown, unknown> | undefined
-        const started = yield* Deferred.make<void>()
-        const gate = yield* Deferred.make<void>()
-        const otherStarted = yield* Deferred.make<void>()
-        const otherGate = yield* Deferred.make<void>()
+        const [started, gate] = yield* startGate
+        const [otherStarted, otherGate] = yield* startGate
         yield* c.submit(
           "first",
           "k",
@@ -470,8 +461,7 @@ describe("Coalescer", () => {
           )
         )
         yield* awaitStarted(started)
-        const started2 = yield* Deferred.make<void>()
-        const gate2 = yield* Deferred.make<void>()
+        const [started2, gate2] = yield* startGate
         yield* c.submit("second", "k", gated(log, "second", started2, gate2))
 
         yield* Fiber.interrupt(runFiber!)
@@ -546,8 +536,7 @@ describe("Coalescer", () => {
       Effect.gen(function*() {
         const { c, scope, tasks } = yield* ownedCoalescer(1)
         const log: Array<string> = []
-        const started = yield* Deferred.make<void>()
-        const gate = yield* Deferred.make<void>()
+        const [started, gate] = yield* startGate
         const otherStarted = yield* Deferred.make<void>()
         yield* c.submit("first", "k", gated(log, "first", started, gate))
         yield* awaitStarted(started)
@@ -599,10 +588,8 @@ describe("Coalescer", () => {
       Effect.gen(function*() {
         const { c, log, tasks } = yield* setup
         const { changes, fiber: collector } = yield* collectChanges(tasks)
-        const started1 = yield* Deferred.make<void>()
-        const gate1 = yield* Deferred.make<void>()
-        const started2 = yield* Deferred.make<void>()
-        const gate2 = yield* Deferred.make<void>()
+        const [started1, gate1] = yield* startGate
+        const [started2, gate2] = yield* startGate
         yield* c.submit("first", "k", gated(log, "first", started1, gate1))
         yield* awaitStarted(started1)
 
@@ -629,8 +616,7 @@ describe("Coalescer", () => {
       Effect.gen(function*() {
         const { c, log, tasks } = yield* setup
         const { changes, fiber: collector } = yield* collectChanges(tasks)
-        const started = yield* Deferred.make<void>()
-        const gate = yield* Deferred.make<void>()
+        const [started, gate] = yield* startGate
         yield* c.submit("first", "k", gated(log, "first", started, gate))
         yield* awaitStarted(started)
         // the re-run is requested before the other task is registered, yet queues behind it
@@ -754,8 +740,7 @@ describe("Coalescer", () => {
         const tasks = yield* TaskService
         const c = yield* Coalescer.make<unknown>()
         const log: Array<string> = []
-        const blockerStarted = yield* Deferred.make<void>()
-        const blockerGate = yield* Deferred.make<void>()
+        const [blockerStarted, blockerGate] = yield* startGate
         yield* tasks.go("blocker", gated([], "blocker", blockerStarted, blockerGate)) // the runs below stay parked
         yield* awaitStarted(blockerStarted)
         for (const step of steps) {
