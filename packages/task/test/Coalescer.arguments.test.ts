@@ -109,5 +109,18 @@ describe("Coalescer arguments", () => {
           assert.strictEqual(yield* tasks.activeCount, 0)
         }).pipe(Effect.provide(TaskService.layerBounded(2)))
     )
+
+    it.effect("make under a TaskService not built by TaskService.make dies at once, naming it", () =>
+      Effect.gen(function*() {
+        const real = yield* TaskService
+        // a hand-written stand-in with every method of the real service, but no pool behind it
+        const stub: TaskService["Service"] = { ...real }
+        const exit = yield* Effect.exit(Coalescer.make<string>().pipe(Effect.provideService(TaskService, stub)))
+        assert.strictEqual(
+          illegalArgument(exit),
+          "Coalescer.make: the TaskService in context must be built by TaskService.make or its layers, got [object Object]"
+        )
+        assert.strictEqual(yield* real.activeCount, 0)
+      }).pipe(Effect.provide(TaskService.layerBounded(2))))
   })
 })
