@@ -144,18 +144,50 @@ Profiles (\`node --cpu-prof\`) of effect-task, measured while writing this page:
   \`register\` inlined 3.3%, \`makeExit\` 3.2%, \`grantWaiting\` 2.9%, \`makePrimitiveProto\` 2.8%,
   \`setContext\` 2.5%: no single frame to remove. Reaching 0.5x would need a task without a fiber of its own,
   which a body can observe (its context, its span, interruption, its children), or a bulk registration API.
-- **One-hop bodies against p-limit, p-queue and fastq** (about 1.2–2.9x instead of 2.5–4x). An
-  \`Effect.yieldNow\` body resumes through Effect's scheduler, one \`setImmediate\` turn per hop, and each
-  turn advances only \`bound\` bodies; a promise library's hop is a microtask. The rest is Effect's per-fiber
-  work (\`FiberImpl\`, \`runLoop\`, async context), which \`Effect.forEach\` pays too — against it
-  effect-task is at 0.7–0.75x in these cells. Before parked tasks became array records (a million parked
-  \`Task\` objects surviving into the old generation), garbage collection was half of these profiles and the
-  ratio to \`Effect.forEach\` was 0.15–0.19x.
-- **Coalescer burst.** A million \`submit\` calls from an \`Effect.gen\` loop take about 0.4–0.5 s (about
-  0.45 µs each, of which the coalescer's own step is under a quarter; the rest is the caller's generator and
-  effect evaluation). One wave of 1,000 one-millisecond runs at bound 8 takes about 140 ms, so while the burst
-  lasts each key's run ends and is legitimately re-run several times: the guarantee ("a run that starts after
-  the last submit") forces a re-run whenever a submit lands after a run started. Two runs per key would need
-  the whole burst inside one wave, about 8M submits/s.
+- **One-hop bodies against p-limit, p-queue and fastq.** An \`Effect.yieldNow\` body resumes through Effect's
+  scheduler, a \`setImmediate\` turn per batch, and each turn advances only \`bound\` bodies; a promise
+  library's hop is a microtask. Since a service's task fibers share one dispatcher per scheduler
+  (\`packages/task/src/internal/dispatch.ts\`: measured +17% at bound 8 and +27% unbounded against a
+  dispatcher per fiber), one turn runs every task fiber's hop in one batch. Against \`Effect.forEach\`, which
+  pays the same per-fiber work (\`FiberImpl\`, \`runLoop\`, async context), effect-task is at 0.9–1.0x at
+  N = 100k with bounds 8 and 64 and ahead (1.8x) unbounded; the misses are the N = 1k and 10k cells.
+- **N = 1,000 and 10,000: the full GC before every run.** The matrix collects garbage before each run, and
+  after a collection a run costs several times a warm one, for effect-task more than for the others: measured,
+  1,000 sync bodies at bound 8 take 0.89 ms warm and 3.2 ms right after a \`gc()\` (\`Effect.forEach\`:
+  0.23 and 0.52 ms; an empty service's build and close: 0.14 and 0.45 ms). With the shape anchor in place
+  the remaining deoptimizations after a collection are in Effect's own code (\`--trace-deopt\`, 31 runs:
+  the generator's \`next\` 28 times, \`makePrimitiveProto\` 6, \`makeExit\` 4, \`EffectProto\` 4,
+  \`SingleShotGen\` 3, \`evaluate\` 2); self time of such runs, the collections left out: \`evaluate\`,
+  the caller's \`Effect.gen\` loop, \`runLoop\`, \`runForkWith\`, \`makePrimitiveProto\`, \`makeExit\` at
+  the top, the pool's \`grantWaiting\` and \`start\` at 0.7–0.8% each. effect-task runs more of Effect per
+  task (the caller's \`go\`, the task's own fiber with its exit observer) than \`Effect.forEach\` does per
+  item, so it pays more of this re-warming; the promise libraries run none of it. Warm, without the
+  collection, 1k cells cost 1.1–1.3 µs per task, close to the 1M cells.
+- **Bookkeeping, hop bodies at bound 8.** The loss is measured against the no-bookkeeping strategy in the same
+  process (see above): both variants run the same pool code, with their accounting calls into two classes;
+  the quartiles of the hop cells span 5–25% at bound 8 and cross zero at 64 and unbounded, the synchronous cells
+  are at 5% or less.
+- **Coalescer burst.** A million \`submit\` calls from an \`Effect.gen\` loop take a quarter to half a second:
+  one generator step and one \`Effect.withFiber\` effect per call (the submit needs the caller's fiber for the
+  run's context) cost about 0.22 µs before the coalescer does anything, and its own step (a key lookup and a
+  flag) adds about 15 ns (measured: 231 ns per submit into running keys against 216 ns for a loop of
+  \`yield* Effect.withFiber(() => Effect.void)\`). One wave of 1,000 one-millisecond runs at bound 8 takes about
+  140 ms, so while the burst lasts each key's run ends and is legitimately re-run several times: the guarantee
+  ("a run that starts after the last submit") forces a re-run whenever a submit lands after a run started, and
+  first come, first served sends every re-run to the back of the queue. Two runs per key would need the whole
+  burst inside one wave, about 8M submits/s.
+- **A submit to a busy key** is bounded the same way: 100 ns is below what any Effect-returning call costs in an
+  \`Effect.gen\` loop (\`yield* Effect.void\`, an already completed effect, costs 76 ns; \`yield*
+  Effect.sync(f)\` 116 ns; anything that reads the caller's fiber, 216 ns).
+- **Yield round trips.** In a task's own loop a \`yieldSlot\` costs about 2.4 µs above the plain \`yieldNow\`:
+  giving the slot back and taking it again are two pool steps of a few tens of nanoseconds, and the rest is
+  the Effect structure around them (\`withFiber\`, \`uninterruptibleMask\`, \`exit\`, the \`callback\` that
+  takes the slot back atomically, each a fiber step). A \`yieldQuiescent\` adds the region: a scheduler, a
+  tracer and a context of its own per entry, a fiber-context cache rebuilt for it (\`makeFiberContextCache\`)
+  and a dispatcher made afresh on the way out, and a tracer hook on every operation inside. Self time, 8 tasks
+  each looping over \`yieldQuiescent(yieldNow)\`: GC 8.8%, \`runLoop\` 8.6%, \`evaluate\` 5.5%, \`getCont\`
+  4.7%, \`PrimitiveImpl\` 4.2%, the region's \`enter\` 3.3%, \`makeExit\` 3.0%, the yield's own closures
+  2.5% and 1.7%, \`makeFiberContextCache\` 1.8%. Behind a backlog (the second column) the round trip also
+  waits behind every parked task, as first come, first served requires.
 `
 }
