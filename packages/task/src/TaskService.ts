@@ -53,6 +53,7 @@ import { anchorShapes } from "./internal/anchor.ts"
 import { checkTask, invalid, withName, withWorkers } from "./internal/arguments.ts"
 import * as Metrics from "./internal/metrics.ts"
 import { attachPool, TaskPool } from "./internal/pool.ts"
+import { metricSourceOf } from "./internal/poolMetrics.ts"
 import { registrationContext } from "./internal/region.ts"
 import { yieldWith } from "./internal/runs.ts"
 import { shutdown } from "./internal/shutdown.ts"
@@ -382,7 +383,7 @@ export const makeWithBound = (
     )
     // The series outlive the service: closing folds its final values into
     // them and leaves them registered, for an exporter's last flush.
-    const retireMetrics = Metrics.register(context, pool, serviceName)
+    const retireMetrics = Metrics.register(context, metricSourceOf(pool), serviceName)
     yield* Effect.addFinalizer(() => Effect.ensuring(shutdown(pool), Effect.sync(retireMetrics)))
 
     const activeCount = Effect.sync(() => pool.active)

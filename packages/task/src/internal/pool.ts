@@ -47,7 +47,6 @@ import { taskSpan } from "./accounting.ts"
 import { Admission } from "./admission.ts"
 import { SharedDispatchers } from "./dispatch.ts"
 import { LiveTasks } from "./liveTasks.ts"
-import type { MetricSource } from "./metrics.ts"
 import { DoneWaiters, Subscribers } from "./observers.ts"
 import { Quiescence } from "./quiescence.ts"
 import type { ParkedRecord } from "./slotQueue.ts"
@@ -57,12 +56,13 @@ import { isYielded, State, Task, type TaskOwner, TaskRun } from "./task.ts"
 let nextPoolId = 0
 
 /** @internal */
-export class TaskPool implements MetricSource {
+export class TaskPool {
   registered = 0
   active = 0
   yielded = 0
   failed = 0
-  private interruptedOutsideRuns = 0
+  /** tasks dropped unstarted or interrupted between coalescer runs (`poolMetrics.ts` adds the accounting's) */
+  interruptedOutsideRuns = 0
   closed = false
   /**
    * Called once, synchronously, when shutdown starts (after `closed` is set,
@@ -106,29 +106,6 @@ export class TaskPool implements MetricSource {
     this.currentTask = Context.Reference<Task | undefined>(`effect-task/CurrentTask/${nextPoolId++}`, {
       defaultValue: () => undefined
     })
-  }
-
-  // metric sources (`metrics.ts`)
-  get running(): number {
-    return this.admission.running
-  }
-  get parked(): number {
-    return this.admission.parked
-  }
-  get started(): number {
-    return this.accounting.started
-  }
-  get succeeded(): number {
-    return this.accounting.succeeded
-  }
-  get interrupted(): number {
-    return this.interruptedOutsideRuns + this.accounting.interrupted
-  }
-  get parkedTime() {
-    return this.accounting.parkedTime
-  }
-  get runningTime() {
-    return this.accounting.runningTime
   }
 
   /** Milliseconds since the pool was made; `TaskInfo` adds `epoch` back. */
