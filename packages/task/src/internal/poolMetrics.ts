@@ -8,39 +8,49 @@
  *
  * @internal
  */
+import type { DurationHistogram } from "./histogram.ts"
 import type { MetricSource } from "./metrics.ts"
 import type { TaskPool } from "./pool.ts"
 
-/** @internal */
-export const metricSourceOf = (pool: TaskPool): MetricSource => ({
-  get registered() {
-    return pool.registered
-  },
-  get running() {
-    return pool.admission.running
-  },
-  get parked() {
-    return pool.admission.parked
-  },
-  get yielded() {
-    return pool.yielded
-  },
-  get started() {
-    return pool.accounting.started
-  },
-  get succeeded() {
-    return pool.accounting.succeeded
-  },
-  get failed() {
-    return pool.failed
-  },
-  get interrupted() {
-    return pool.interruptedOutsideRuns + pool.accounting.interrupted
-  },
-  get parkedTime() {
-    return pool.accounting.parkedTime
-  },
-  get runningTime() {
-    return pool.accounting.runningTime
+/** The pool's readings, on the prototype (an object literal of getters would be built anew per service). */
+class PoolMetricSource implements MetricSource {
+  private readonly pool: TaskPool
+
+  constructor(pool: TaskPool) {
+    this.pool = pool
   }
-})
+
+  get registered(): number {
+    return this.pool.registered
+  }
+  get running(): number {
+    return this.pool.admission.running
+  }
+  get parked(): number {
+    return this.pool.admission.parked
+  }
+  get yielded(): number {
+    return this.pool.yielded
+  }
+  get started(): number {
+    return this.pool.accounting.started
+  }
+  get succeeded(): number {
+    return this.pool.accounting.succeeded
+  }
+  get failed(): number {
+    return this.pool.failed
+  }
+  get interrupted(): number {
+    return this.pool.interruptedOutsideRuns + this.pool.accounting.interrupted
+  }
+  get parkedTime(): DurationHistogram {
+    return this.pool.accounting.parkedTime
+  }
+  get runningTime(): DurationHistogram {
+    return this.pool.accounting.runningTime
+  }
+}
+
+/** @internal */
+export const metricSourceOf = (pool: TaskPool): MetricSource => new PoolMetricSource(pool)
