@@ -1,10 +1,10 @@
 /**
- * The task pool: registration, start, exit, shutdown, `snapshot` and the
- * counters behind `TaskService`. Who gets a slot is decided by
- * `admission.ts`, when granted tasks start by `starter.ts`, when quiescence
- * holds by `quiescence.ts`, what a run records by `accounting.ts`; the
- * multi-run protocol (coalescer runs, yields) is `runs.ts` and closing is
- * `shutdown.ts`, both on top of this.
+ * The task pool: registration, exit, `snapshot` and the counters behind
+ * `TaskService`. Who gets a slot is decided by `admission.ts`, when granted
+ * tasks start by `starter.ts`, how a task's fiber is forked and bound by
+ * `taskFiber.ts`, when quiescence holds by `quiescence.ts`, what a run
+ * records by `accounting.ts`; the multi-run protocol (coalescer runs,
+ * yields) is `runs.ts` and closing is `shutdown.ts`, both on top of this.
  *
  * Every mutation below is plain synchronous JavaScript. A fiber runs one
  * synchronous step at a time on the single JavaScript thread, so each method
@@ -43,7 +43,6 @@ import type * as Fiber from "effect/Fiber"
 import type * as Queue from "effect/Queue"
 import type * as Scheduler from "effect/Scheduler"
 import type { Accounting } from "./accounting.ts"
-import { taskSpan } from "./accounting.ts"
 import { Admission } from "./admission.ts"
 import { SharedDispatchers } from "./dispatch.ts"
 import { LiveTasks } from "./liveTasks.ts"
@@ -51,7 +50,8 @@ import { DoneWaiters, Subscribers } from "./observers.ts"
 import { Quiescence } from "./quiescence.ts"
 import type { ParkedRecord } from "./slotQueue.ts"
 import { StartQueue } from "./starter.ts"
-import { isYielded, State, Task, type TaskOwner, TaskRun } from "./task.ts"
+import { isYielded, State, Task, type TaskOwner } from "./task.ts"
+import { TaskStarter } from "./taskFiber.ts"
 
 let nextPoolId = 0
 
@@ -101,7 +101,7 @@ export class TaskPool {
   /** `scheduler`: the one the service was built under; the drain slices run on its shared dispatcher. */
   constructor(bound: number, scheduler: Scheduler.Scheduler, accounting: Accounting) {
     this.accounting = accounting
-    this.starter = new StartQueue(this.dispatchers.of(scheduler), (task) => this.start(task))
+    this.starter = new StartQueue(this.dispatchers.of(scheduler), new TaskStarter(this, this.dispatchers).start)
     this.admission = new Admission(bound, this.starter, this.materialize, () => accounting.now())
     this.currentTask = Context.Reference<Task | undefined>(`effect-task/CurrentTask/${nextPoolId++}`, {
       defaultValue: () => undefined
@@ -182,51 +182,6 @@ export class TaskPool {
 
   readonly materialize = (record: ParkedRecord): Task =>
     new Task(record.id, record.name, record.body, record.context, undefined, record.registeredAt)
-
-  /** Forks a granted task's fiber (called by the start queue, in grant order). */
-  private start(task: Task): void {
-    task.state = State.Running
-    const run = task.run = new TaskRun()
-    if (task.owner === undefined) {
-      // a plain task's one run is its body (a coalescer's runs begin in `runs.ts`)
-      const now = this.now()
-      task.stateSince = now
-      run.open = true
-      this.accounting.runStarted(run, task.registeredAt, now)
-    }
-    // `bindTask` usually runs inside `runForkWith`, before it returns, and
-    // takes the task from `starting`. Under a scheduler that yields before a
-    // fiber's first step it runs later and finds its task through the
-    // context's marker, so the fiber is bound here too, whichever comes first.
-    this.starting = task
-    const fiber = Effect.runForkWith(this.contextFor(task, task.context))(this.bindTask)
-    this.starting = undefined
-    if (run.fiber === undefined) this.bind(task, fiber)
-  }
-
-  private starting: Task | undefined = undefined
-
-  /**
-   * Links a started task's fiber and observes its exit. Called before the
-   * body's first step, so that the service's counters are final before any
-   * other observer (`Fiber.await`, `Fiber.interrupt`) of this fiber sees it end.
-   */
-  private bind(task: Task, fiber: Fiber.Fiber<unknown, unknown>): void {
-    task.run!.fiber = fiber
-    this.live.link(task)
-    fiber.addObserver((exit) => this.onExit(task, exit))
-  }
-
-  private readonly bindTask: Effect.Effect<unknown, unknown> = Effect.withFiber((fiber) => {
-    const task = this.starting ?? fiber.getRef(this.currentTask)!
-    this.starting = undefined
-    if (task.run!.fiber === undefined) this.bind(task, fiber)
-    this.dispatchers.share(fiber)
-    const body = task.body!
-    task.body = undefined
-    if (task.owner !== undefined || !this.accounting.traced(task.context)) return body // coalescer runs open a span per run
-    return taskSpan(body, task, { "effect_task.task.parked_ms": task.startedAt - task.registeredAt })
-  })
 
   /** Moves a task to `state`, keeping `yielded` exact. */
   setState(task: Task, state: State, now: number = this.now()): void {
@@ -309,7 +264,8 @@ export class TaskPool {
     )
   }
 
-  private onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void {
+  /** A task's fiber has exited (its observer, bound by `taskFiber.ts`). */
+  onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void {
     const now = this.now() // one clock reading serves the run's end and the grants it makes
     this.live.unlink(task)
     const run = task.run!
