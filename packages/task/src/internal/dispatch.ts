@@ -21,7 +21,19 @@
  *   its scheduler changes (a region's, a provided one), Effect drops the
  *   dispatcher and the fiber makes its own from the new scheduler
  *
+ * Isolation: a task that throws out of a shared batch (a user's fiber
+ * observer, resumed inline by a task's exit) must not take the rest of the
+ * batch with it, as it would with Effect's dispatcher, which runs a batch in
+ * one loop: every task is run in its own `try`, and an exception is thrown
+ * again from a microtask of its own (an uncaught exception, as before), so
+ * the other fibers of the batch and the pool's drain slices still run.
+ *
  * Gotchas:
+ * - A user scheduler whose dispatchers stand for one fiber each (per-fiber
+ *   accounting or tracing in `makeDispatcher`) sees the work of every task
+ *   fiber of the service through the one dispatcher it made.
+ * - Priorities (`yieldNowWith(priority)`) now order the tasks of different
+ *   task fibers within a batch, not only those of one fiber.
  * - This writes Effect's internal `_dispatcher` field of a fiber (declared
  *   by `FiberImpl`, read by its `currentDispatcher` getter). Should a later
  *   Effect drop that field, the write is inert: fibers make their own
@@ -35,6 +47,34 @@
 import type * as Fiber from "effect/Fiber"
 import type * as Scheduler from "effect/Scheduler"
 
+/** Runs `task`; an exception is thrown again from a microtask, so the caller's batch goes on. */
+const isolated = (task: () => void) => (): void => {
+  try {
+    task()
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error
+    })
+  }
+}
+
+/** One dispatcher of the inner scheduler, with every task run in isolation. @internal */
+class SharedDispatcher implements Scheduler.SchedulerDispatcher {
+  private readonly inner: Scheduler.SchedulerDispatcher
+
+  constructor(inner: Scheduler.SchedulerDispatcher) {
+    this.inner = inner
+  }
+
+  scheduleTask(task: () => void, priority: number): void {
+    this.inner.scheduleTask(isolated(task), priority)
+  }
+
+  flush(): void {
+    this.inner.flush()
+  }
+}
+
 /** @internal */
 export class SharedDispatchers {
   private readonly byScheduler = new WeakMap<Scheduler.Scheduler, Scheduler.SchedulerDispatcher>()
@@ -47,7 +87,7 @@ export class SharedDispatchers {
     if (scheduler === this.lastScheduler) return this.lastDispatcher!
     let dispatcher = this.byScheduler.get(scheduler)
     if (dispatcher === undefined) {
-      dispatcher = scheduler.makeDispatcher()
+      dispatcher = new SharedDispatcher(scheduler.makeDispatcher())
       this.byScheduler.set(scheduler, dispatcher)
     }
     this.lastScheduler = scheduler

@@ -232,7 +232,18 @@ export class TaskPool {
     if (this.wakeups.length === 0) return
     const wakeups = this.wakeups
     this.wakeups = []
-    for (let i = 0; i < wakeups.length; i++) wakeups[i]!(Effect.void)
+    for (let i = 0; i < wakeups.length; i++) {
+      // A resumed fiber runs inline and may end, and a user's observer of it
+      // may throw: that must not cost the other waiters their wake-up. The
+      // exception is thrown again from a microtask (still an uncaught one).
+      try {
+        wakeups[i]!(Effect.void)
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error
+        })
+      }
+    }
   }
 
   /** Waits until `active <= threshold` under the hand-off rule (see `quiescence.ts`). */

@@ -95,9 +95,11 @@ export class StartQueue implements StartSink {
         this.readyHead = 0
       }
       this.draining = false
+      // Out of budget: hand the thread back and go on in a scheduled slice. In
+      // `finally`, so that an exception thrown through a start (a user's
+      // observer resumed inline) cannot strand the tasks still in `ready`.
+      if (this.readyHead < this.ready.length) this.schedule()
     }
-    // out of budget: hand the thread back and go on in a scheduled slice
-    if (this.readyHead < this.ready.length) this.schedule()
   }
 
   /**

@@ -62,3 +62,56 @@ describe("shared dispatch", () => {
       yield* tasks.blockTillDone
     }).pipe(Effect.provide(Layer.fresh(TaskService.layerBounded(4)))))
 })
+
+/**
+ * Runs `body` with uncaught exceptions collected instead of reported (a
+ * user's throwing callback is an uncaught exception, with or without the
+ * service); restores vitest's listeners afterwards.
+ */
+const collectingUncaught = <A, E, R>(body: (errors: Array<unknown>) => Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const errors: Array<unknown> = []
+    const collect = (error: unknown) => void errors.push(error)
+    const listeners = process.listeners("uncaughtException")
+    process.removeAllListeners("uncaughtException")
+    process.on("uncaughtException", collect)
+    return Effect.ensuring(
+      body(errors),
+      Effect.sync(() => {
+        process.removeListener("uncaughtException", collect)
+        for (const listener of listeners) process.on("uncaughtException", listener)
+      })
+    )
+  })
+
+describe("a callback that throws out of a shared batch", () => {
+  it.live.each(
+    [
+      { body: "yields twice", work: Effect.andThen(Effect.yieldNow, Effect.yieldNow) },
+      { body: "is synchronous", work: Effect.void }
+    ] as const
+  )(
+    "strands no other task fiber when the body $body, and is still reported",
+    ({ work }) =>
+      collectingUncaught((errors) =>
+        Effect.gen(function*() {
+          const tasks = yield* TaskService
+          const done: Array<string> = []
+          // a caller outside the service waits for `run`; its observer throws when
+          // the task's exit resumes it, inside the task's batch
+          const caller = Effect.runFork(tasks.run("x", Effect.yieldNow))
+          caller.addObserver(() => {
+            throw new Error("a user's callback throws")
+          })
+          for (const name of ["b", "c", "d"]) {
+            yield* tasks.go(name, Effect.andThen(work, Effect.sync(() => void done.push(name))))
+          }
+          const finished = yield* Effect.timeoutOption(tasks.blockTillDone, "2 seconds")
+          assert.strictEqual(finished._tag, "Some", "every task finished")
+          assert.deepStrictEqual(done.toSorted(), ["b", "c", "d"])
+          yield* Effect.yieldNow
+          assert.deepStrictEqual(errors.map((error) => (error as Error).message), ["a user's callback throws"])
+        }).pipe(Effect.provide(Layer.fresh(TaskService.layerBounded(8))))
+      )
+  )
+})
