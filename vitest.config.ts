@@ -44,6 +44,15 @@ export default defineConfig({
       {
         resolve: { alias },
         test: {
+          name: "cluster",
+          root: path.join(root, "packages/cluster"),
+          include: ["test/**/*.test.ts"],
+          setupFiles: [path.join(root, "vitest.setup.ts")]
+        }
+      },
+      {
+        resolve: { alias },
+        test: {
           name: "docs",
           root: path.join(root, "docs/examples"),
           include: ["**/*.test.ts"],
