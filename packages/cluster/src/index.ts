@@ -18,3 +18,17 @@ export {
    */
   Fencing
 } from "./Fencing.ts"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  ClusterRunner
+} from "./ClusterRunner.ts"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  Retention
+} from "./Retention.ts"

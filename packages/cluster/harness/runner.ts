@@ -1,0 +1,73 @@
+/**
+ * One runner process of the integration suite and the demo.
+ *
+ * Environment: PG_PORT (PostgreSQL on 127.0.0.1), RUNNER_PORT (this
+ * runner's port on 127.0.0.1), RUNNER_NAME, WORK_MS (how long each run
+ * works, default 300), WORKERS (the TaskService bound, default 4).
+ * Prints "ready <name>" once its layers are up; SIGTERM stops it
+ * gracefully (NodeRuntime.runMain).
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Duration, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import { TaskService } from "effect-task"
+import { ClusterCoalescer, ClusterRunner, Fencing } from "effect-task-cluster"
+import { Probe } from "./probe.ts"
+
+const env = (name: string, fallback?: string): string => {
+  const value = process.env[name] ?? fallback
+  if (value === undefined) throw new Error(`runner: ${name} is not set`)
+  return value
+}
+const name = env("RUNNER_NAME")
+const workMs = Number(env("WORK_MS", "300"))
+const workers = Number(env("WORKERS", "4"))
+
+let inFlight = 0
+let highWater = 0
+
+const handler = (run: ClusterCoalescer.Run<{ readonly seq: number }>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const token = run.fence!
+    inFlight++
+    if (inFlight > highWater) {
+      highWater = inFlight
+      yield* sql`UPDATE probe_runners SET high_water = GREATEST(high_water, ${highWater}) WHERE runner = ${name}`
+    }
+    const covered = run.submits.map((s) => s.payload.seq)
+    const rows = yield* sql<{ readonly id: string }>`
+      INSERT INTO probe_runs (key, runner, token, covered, latest)
+      VALUES (${run.key}, ${name}, ${String(token)}::bigint, ${`{${covered.join(",")}}`}::int[], ${run.payload.seq})
+      RETURNING id::text AS id`
+    const id = rows[0]!.id
+    const finish = (interrupted: boolean) =>
+      Effect.gen(function*() {
+        const current = yield* Fencing.isCurrent(Probe.name, run.key, token)
+        yield* sql`UPDATE probe_runs SET ended = clock_timestamp(), interrupted = ${interrupted},
+          overlapped = ${!current} WHERE id = ${id}::bigint`
+      })
+    yield* Effect.sleep(Duration.millis(workMs)).pipe(
+      Effect.onInterrupt(() => finish(true).pipe(Effect.timeout("3 seconds"), Effect.ignoreCause))
+    )
+    yield* finish(false)
+    return run.payload.seq
+  }).pipe(Effect.ensuring(Effect.sync(() => inFlight--)), Effect.orDie)
+
+const RunnerLive = ClusterCoalescer.layer(Probe, handler, { fencing: true }).pipe(
+  Layer.provide(TaskService.layerBounded(workers)),
+  Layer.provideMerge(ClusterRunner.layer({
+    host: "127.0.0.1",
+    port: Number(env("RUNNER_PORT")),
+    postgres: { host: "127.0.0.1", port: Number(env("PG_PORT")), database: "cluster", username: "postgres" }
+  }))
+)
+
+const register = Effect.gen(function*() {
+  const sql = yield* SqlClient
+  yield* sql`INSERT INTO probe_runners (runner, workers) VALUES (${name}, ${workers})
+    ON CONFLICT (runner) DO UPDATE SET workers = EXCLUDED.workers`
+  yield* Effect.sync(() => process.stdout.write(`ready ${name}\n`))
+})
+
+Layer.launch(Layer.effectDiscard(register).pipe(Layer.provideMerge(RunnerLive))).pipe(NodeRuntime.runMain)
