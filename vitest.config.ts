@@ -50,6 +50,22 @@ export default defineConfig({
           setupFiles: [path.join(root, "vitest.setup.ts")]
         }
       },
+      // The cluster integration suite (PostgreSQL, runner processes; about three
+      // minutes) runs only when asked for: `pnpm test:cluster` and .ci/run set
+      // CLUSTER_INTEGRATION=1. It uses the built packages (dist), as its runner
+      // processes do.
+      ...(process.env["CLUSTER_INTEGRATION"] === "1"
+        ? [{
+          test: {
+            name: "cluster-integration",
+            root: path.join(root, "packages/cluster"),
+            include: ["test-integration/**/*.test.ts"],
+            setupFiles: [path.join(root, "vitest.setup.ts")],
+            testTimeout: 240_000,
+            hookTimeout: 240_000
+          }
+        }]
+        : []),
       {
         resolve: { alias },
         test: {

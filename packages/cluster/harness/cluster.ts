@@ -3,12 +3,13 @@
  * and the demo: runner processes (dist-harness/runner.js) on 127.0.0.1, a
  * client runtime in this process, and the checks over `probe_runs`.
  */
+import { Effect, Exit, ManagedRuntime } from "effect"
+import { ClusterCoalescer, ClusterRunner } from "effect-task-cluster"
+import type { SqlClient } from "effect/sql/SqlClient"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Effect, Exit, ManagedRuntime } from "effect"
-import { ClusterCoalescer, ClusterRunner } from "effect-task-cluster"
 import { freePort, type Postgres, psql } from "./postgres.ts"
 import { Probe, schema } from "./probe.ts"
 
@@ -104,7 +105,7 @@ export const makeClient = (pg: Postgres) => {
       return runtime.runPromise(probe.submitAndAwait(key, { seq }))
     },
     dispose: () => runtime.dispose(),
-    run: <A, E>(effect: Effect.Effect<A, E>) => runtime.runPromise(effect)
+    run: <A, E>(effect: Effect.Effect<A, E, SqlClient>) => runtime.runPromise(effect)
   }
 }
 
@@ -129,14 +130,22 @@ export const runs = (pg: Postgres, prefix: string): Array<RunRow> => {
      FROM probe_runs WHERE key LIKE '${prefix}%'`
   )
   if (out === "") return []
-  return (JSON.parse(out) as Array<any>).map((r) => ({ ...r, ended: r.ended ?? undefined, overlapped: r.overlapped ?? undefined }))
+  const rows = JSON.parse(out) as Array<any>
+  for (const row of rows) {
+    row.ended ??= undefined
+    row.overlapped ??= undefined
+  }
+  return rows
 }
 
 /** Seconds since the epoch of the database's clock, in millis. */
 export const dbNow = (pg: Postgres): number => Number(psql(pg, "SELECT extract(epoch from clock_timestamp()) * 1000"))
 
 export const highWater = (pg: Postgres): Array<{ runner: string; workers: number; high: number }> => {
-  const out = psql(pg, `SELECT json_agg(json_build_object('runner', runner, 'workers', workers, 'high', high_water)) FROM probe_runners`)
+  const out = psql(
+    pg,
+    `SELECT json_agg(json_build_object('runner', runner, 'workers', workers, 'high', high_water)) FROM probe_runners`
+  )
   return out === "" ? [] : JSON.parse(out)
 }
 
@@ -180,7 +189,9 @@ export const overlaps = (rows: ReadonlyArray<RunRow>, kills: ReadonlyArray<Kill>
       const end = kill?.at ?? Infinity
       for (const other of rows) {
         if (other.key === row.key && other.token > row.token && other.started < end) {
-          found.push(`${row.key} token ${row.token} on ${row.runner} cut off at ${end}, token ${other.token} started at ${other.started}`)
+          found.push(
+            `${row.key} token ${row.token} on ${row.runner} cut off at ${end}, token ${other.token} started at ${other.started}`
+          )
         }
       }
     }
@@ -199,7 +210,9 @@ export const staleLast = (rows: ReadonlyArray<RunRow>, submitted: ReadonlyMap<st
   const stale: Array<string> = []
   for (const [key, max] of submitted) {
     const row = last.get(key)
-    if (row === undefined || row.latest !== max || !row.covered.includes(max)) stale.push(`${key}: last run latest ${row?.latest}, submitted ${max}`)
+    if (row === undefined || row.latest !== max || !row.covered.includes(max)) {
+      stale.push(`${key}: last run latest ${row?.latest}, submitted ${max}`)
+    }
   }
   return stale
 }

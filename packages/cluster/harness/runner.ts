@@ -9,9 +9,9 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql/SqlClient"
 import { TaskService } from "effect-task"
 import { ClusterCoalescer, ClusterRunner, Fencing } from "effect-task-cluster"
+import { SqlClient } from "effect/sql/SqlClient"
 import { Probe } from "./probe.ts"
 
 const env = (name: string, fallback?: string): string => {

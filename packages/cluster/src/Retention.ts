@@ -23,12 +23,12 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
+import * as MachineId from "effect/cluster/MachineId"
+import * as Snowflake from "effect/cluster/Snowflake"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import * as MachineId from "effect/cluster/MachineId"
-import * as Snowflake from "effect/cluster/Snowflake"
 import * as Sql from "effect/sql/SqlClient"
 import type { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
