@@ -3,12 +3,13 @@
  *
  * Environment: PG_PORT (PostgreSQL on 127.0.0.1), RUNNER_PORT (this
  * runner's port on 127.0.0.1), RUNNER_NAME, WORK_MS (how long each run
- * works, default 300), WORKERS (the TaskService bound, default 4).
+ * works, default 300), LONG_WORK_MS (every tenth key, default 2000),
+ * WORKERS (the TaskService bound, default 4), PROBE_DETACHED (see below).
  * Prints "ready <name>" once its layers are up; SIGTERM stops it
  * gracefully (NodeRuntime.runMain).
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Duration, Effect, Layer } from "effect"
+import { Deferred, Duration, Effect, Layer } from "effect"
 import { TaskService } from "effect-task"
 import { ClusterCoalescer, ClusterRunner, Fencing } from "effect-task-cluster"
 import { SqlClient } from "effect/sql/SqlClient"
@@ -21,6 +22,11 @@ const env = (name: string, fallback?: string): string => {
 }
 const name = env("RUNNER_NAME")
 const workMs = Number(env("WORK_MS", "300"))
+// Every tenth key (…/0, …/10, …) works longer than a shard handover takes, so
+// that a run which outlived its entity would still be running when the
+// key's next owner starts it.
+const longWorkMs = Number(env("LONG_WORK_MS", "2000"))
+const workFor = (key: string) => (/\/\d*0$/.test(key) ? longWorkMs : workMs)
 const workers = Number(env("WORKERS", "4"))
 
 let inFlight = 0
@@ -47,14 +53,30 @@ const handler = (run: ClusterCoalescer.Run<{ readonly seq: number }>) =>
         yield* sql`UPDATE probe_runs SET ended = clock_timestamp(), interrupted = ${interrupted},
           overlapped = ${!current} WHERE id = ${id}::bigint`
       })
-    yield* Effect.sleep(Duration.millis(workMs)).pipe(
+    yield* Effect.sleep(Duration.millis(workFor(run.key))).pipe(
       Effect.onInterrupt(() => finish(true).pipe(Effect.timeout("3 seconds"), Effect.ignoreCause))
     )
     yield* finish(false)
     return run.payload.seq
   }).pipe(Effect.ensuring(Effect.sync(() => inFlight--)), Effect.orDie)
 
-const RunnerLive = ClusterCoalescer.layer(Probe, handler, { fencing: true }).pipe(
+/**
+ * PROBE_DETACHED=1 reproduces the prototype's mistake, for the docs and to
+ * check that the suite catches it: the work runs on a fiber forked out of
+ * the handler (`forkDetach`; a `go` task or a `Coalescer` run is the same),
+ * which the handler only waits for. When the key moves, the handler is
+ * interrupted but the work is not, and it keeps running beside the next
+ * owner's run.
+ */
+const detached = process.env["PROBE_DETACHED"] === "1"
+const detachedHandler = (run: ClusterCoalescer.Run<{ readonly seq: number }>) =>
+  Effect.gen(function*() {
+    const done = yield* Deferred.make<number>()
+    yield* Effect.forkDetach(Effect.flatMap(handler(run), (seq) => Deferred.succeed(done, seq)))
+    return yield* Deferred.await(done)
+  })
+
+const RunnerLive = ClusterCoalescer.layer(Probe, detached ? detachedHandler : handler, { fencing: true }).pipe(
   Layer.provide(TaskService.layerBounded(workers)),
   Layer.provideMerge(ClusterRunner.layer({
     host: "127.0.0.1",
