@@ -3,7 +3,7 @@ import { Cause, Effect, Exit, Fiber, Latch, Layer, Schema, Scope } from "effect"
 import { TaskService } from "effect-task"
 import { MessageStorage } from "effect/cluster"
 import { ClusterCoalescer } from "../src/index.ts"
-import { Boom, cluster, Echo, makeHandler, Recorder } from "./helpers.ts"
+import { Boom, cluster, clusterOnly, Echo, makeHandler, Recorder } from "./helpers.ts"
 
 // Runs on an in-memory cluster (TestRunner.layer): one process, effect's own
 // sharding and message storage, the runner's TaskService. Every wait is a
@@ -159,23 +159,25 @@ describe("ClusterCoalescer on TestRunner", () => {
     Effect.gen(function*() {
       const recorder = new Recorder()
       const handler = makeHandler(recorder, () => Effect.never)
+      // the service outlives the cluster: only the entity's own loop can stop the run
+      const tasks = yield* TaskService
       const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(cluster(handler), scope)
-      const driver = Effect.provide(MessageStorage.MemoryDriver, context)
+      const context = yield* Layer.buildWithScope(clusterOnly(handler), scope)
+      const memory = yield* Effect.provide(MessageStorage.MemoryDriver, context)
       yield* Effect.gen(function*() {
         const echo = yield* ClusterCoalescer.client(Echo)
         yield* echo.submit("z", { value: 1 })
         yield* eventually(() => recorder.inFlight === 1)
       }).pipe(Effect.provide(context))
-      const memory = yield* driver
       yield* Scope.close(scope, Exit.void)
       // the run ended (its finalizer ran) before the runner was gone
       assert.strictEqual(recorder.inFlight, 0)
       assert.strictEqual(recorder.finalized, 1)
+      assert.strictEqual(yield* tasks.activeCount, 0)
       // no reply was stored: the submit is delivered again to the key's next owner
       assert.strictEqual(memory.replyIds.size, 0)
       assert.strictEqual(memory.unprocessed.size, 1)
-    }))
+    }).pipe(Effect.provide(TaskService.layerBounded(4))))
 })
 
 describe("ClusterCoalescer bad inputs", () => {

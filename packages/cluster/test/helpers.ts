@@ -57,3 +57,7 @@ export const cluster = (
     Layer.provideMerge(TaskService.layerBounded(workers)),
     Layer.provideMerge(TestRunner.layer)
   )
+
+/** The entity's runner layer on an in-memory cluster, using the `TaskService` of the context (it outlives the cluster). */
+export const clusterOnly = (handler: (run: ClusterCoalescer.Run<{ value: number }>) => Effect.Effect<number, Boom>) =>
+  ClusterCoalescer.layer(Echo, handler).pipe(Layer.provideMerge(TestRunner.layer))
