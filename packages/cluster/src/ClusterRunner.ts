@@ -98,12 +98,22 @@ export const timings: Readonly<
 }
 
 /**
- * The options of `ClusterRunner.layer` and `ClusterRunner.layerClient`.
+ * The options of `ClusterRunner.layerClient` (and, with an address, of `ClusterRunner.layer`).
+ *
+ * @example
+ * ```ts
+ * import type { ClusterClientOptions } from "effect-task-cluster"
+ *
+ * export const options: ClusterClientOptions = {
+ *   postgres: { host: "127.0.0.1", port: 5432, database: "app", username: "app" },
+ *   sharding: { shardLockExpiration: "20 seconds" }
+ * }
+ * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface ClientOptions {
   /** The PostgreSQL connection (`@effect/sql-pg`'s pool options). */
   readonly postgres: PgClient.PgPoolConfig
   /** Overrides of `timings` and of any other `ShardingConfig` field. */
@@ -113,10 +123,22 @@ export interface Options {
 /**
  * The options of `ClusterRunner.layer`: where peers reach this runner.
  *
+ * @example
+ * ```ts
+ * import type { ClusterRunnerOptions } from "effect-task-cluster"
+ *
+ * export const options: ClusterRunnerOptions = {
+ *   host: "10.0.0.5",
+ *   port: 34431,
+ *   listenHost: "0.0.0.0",
+ *   postgres: { host: "db.internal", database: "app" }
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
-export interface RunnerOptions extends Options {
+export interface RunnerOptions extends ClientOptions {
   /** The host other runners and clients connect to (advertised in the runner table). */
   readonly host: string
   /** The TCP port this runner listens on. */
@@ -128,7 +150,7 @@ export interface RunnerOptions extends Options {
 const checkPort = (port: unknown): boolean =>
   typeof port === "number" && Number.isInteger(port) && port > 0 && port < 65536
 
-const sharding = (options: Options): Partial<ShardingConfig.ShardingConfig["Service"]> => ({
+const sharding = (options: ClientOptions): Partial<ShardingConfig.ShardingConfig["Service"]> => ({
   ...timings,
   ...options.sharding
 })
@@ -223,7 +245,7 @@ export const layer = (options: RunnerOptions): Layer.Layer<
  * @since 0.1.0
  * @category layers
  */
-export const layerClient = (options: Options): Layer.Layer<
+export const layerClient = (options: ClientOptions): Layer.Layer<
   Sharding | Runners.Runners | MessageStorage.MessageStorage | SqlClient,
   SqlError | ConfigError.ConfigError
 > =>

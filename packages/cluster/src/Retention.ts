@@ -37,6 +37,13 @@ import { checkMillis, invalid } from "./internal/arguments.ts"
 /**
  * The options of `Retention.purge`.
  *
+ * @example
+ * ```ts
+ * import type { RetentionOptions } from "effect-task-cluster"
+ *
+ * export const weekly: RetentionOptions = { olderThan: "7 days", prefix: "cluster" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -49,6 +56,15 @@ export interface PurgeOptions {
 
 /**
  * What a purge deleted.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Retention, type RetentionPurged } from "effect-task-cluster"
+ *
+ * export const report = Effect.map(Retention.purge({ olderThan: "1 day" }), (purged: RetentionPurged) =>
+ *   `${purged.messages} messages, ${purged.replies} replies`)
+ * ```
  *
  * @since 0.1.0
  * @category models
