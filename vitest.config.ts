@@ -13,7 +13,10 @@ if (expectNode !== undefined && process.versions.node.split(".")[0] !== expectNo
 
 // Tests import the package by its name; resolve it to the sources so no build
 // is needed before a test run.
-const alias = { "effect-task": path.join(root, "packages/task/src/index.ts") }
+const alias = {
+  "effect-task": path.join(root, "packages/task/src/index.ts"),
+  "effect-task-cluster": path.join(root, "packages/cluster/src/index.ts")
+}
 
 // CI asks for a JSON report too (VITEST_JSON=<file>), to print its closing line.
 const jsonReport = process.env["VITEST_JSON"]
