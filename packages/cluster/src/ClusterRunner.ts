@@ -33,6 +33,7 @@
  * @since 0.1.0
  */
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import type * as MessageStorage from "effect/cluster/MessageStorage"
 import { RunnerAddress } from "effect/cluster/RunnerAddress"
@@ -274,12 +275,46 @@ export const layerClient = (options: ClientOptions): Layer.Layer<
 export const leaseExpiration: Duration.Duration = Duration.fromInputUnsafe(timings.shardLockExpiration)
 
 /**
+ * Runs a runner's layer as the process's main program until SIGTERM or
+ * SIGINT, then stops it gracefully.
+ *
+ * **Details**
+ *
+ * `Layer.launch(layer)` under `NodeRuntime.runMain`: a signal interrupts
+ * the program, which closes the layers in reverse order — the coalesced
+ * entities first (their runs are interrupted and awaited), then the shards
+ * (handed over), then the store. A failure to build (the store is down, the
+ * port is taken) is reported and the process exits with status 1.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer, Schema } from "effect"
+ * import { TaskService } from "effect-task"
+ * import { ClusterCoalescer, ClusterRunner } from "effect-task-cluster"
+ *
+ * const Reconcile = ClusterCoalescer.make("Reconcile", { payload: Schema.String })
+ *
+ * ClusterRunner.runMain(
+ *   ClusterCoalescer.layer(Reconcile, (run) => Effect.log(run.key, run.payload)).pipe(
+ *     Layer.provide(TaskService.layerBounded(8)),
+ *     Layer.provide(ClusterRunner.layer({ host: "127.0.0.1", port: 34431, postgres: { database: "app" } }))
+ *   )
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const runMain = <E>(self: Layer.Layer<never, E, never>): void => Layer.launch(self).pipe(NodeRuntime.runMain)
+
+/**
  * Runner and client layers on PostgreSQL.
  *
  * **Details**
  *
- * `layer` starts a runner, `layerClient` a client-only process; `timings`
- * are the lease and polling timings both use by default.
+ * `layer` starts a runner, `layerClient` a client-only process, `runMain`
+ * runs a runner until a signal stops it; `timings` are the lease and
+ * polling timings both use by default.
  *
  * @example
  * ```ts
@@ -296,4 +331,5 @@ export const ClusterRunner: {
   readonly layerClient: typeof layerClient
   readonly timings: typeof timings
   readonly leaseExpiration: typeof leaseExpiration
-} = { layer, layerClient, timings, leaseExpiration }
+  readonly runMain: typeof runMain
+} = { layer, layerClient, timings, leaseExpiration, runMain }
