@@ -314,9 +314,9 @@ export const isClusterCoalescer = (u: unknown): u is ClusterCoalescer.Any =>
  *   `Coalescer`, `forkDetach`) outlives the entity when the key moves, and
  *   then overlaps with the next owner's run.
  * - Bodies must be interruptible: a stopping runner interrupts its runs and
- *   waits for them before it gives the shard up; at a graceful shutdown,
- *   effect waits at most one lock-refresh interval before it releases the
- *   locks anyway.
+ *   waits for them before it gives the shard up, so a body that ignores
+ *   interruption holds up the rebalance or the shutdown (and keeps its key
+ *   from running elsewhere) until it ends or the process is killed.
  * - `{ fencing: true }` without a `SqlClient` fails to build, naming the
  *   option.
  *
