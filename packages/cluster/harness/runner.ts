@@ -9,7 +9,7 @@
  * gracefully (NodeRuntime.runMain).
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Deferred, Duration, Effect, Layer } from "effect"
+import { Deferred, Duration, Effect, Exit, Layer, References, Schedule } from "effect"
 import { TaskService } from "effect-task"
 import { ClusterCoalescer, ClusterRunner, Fencing } from "effect-task-cluster"
 import { SqlClient } from "effect/sql/SqlClient"
@@ -42,21 +42,28 @@ const handler = (run: ClusterCoalescer.Run<{ readonly seq: number }>) =>
       yield* sql`UPDATE probe_runners SET high_water = GREATEST(high_water, ${highWater}) WHERE runner = ${name}`
     }
     const covered = run.submits.map((s) => s.payload.seq)
-    const rows = yield* sql<{ readonly id: string }>`
-      INSERT INTO probe_runs (key, runner, token, covered, latest)
-      VALUES (${run.key}, ${name}, ${String(token)}::bigint, ${`{${covered.join(",")}}`}::int[], ${run.payload.seq})
-      RETURNING id::text AS id`
-    const id = rows[0]!.id
-    const finish = (interrupted: boolean) =>
+    const finish = (id: string, interrupted: boolean) =>
       Effect.gen(function*() {
         const current = yield* Fencing.isCurrent(Probe.name, run.key, token)
         yield* sql`UPDATE probe_runs SET ended = clock_timestamp(), interrupted = ${interrupted},
           overlapped = ${!current} WHERE id = ${id}::bigint`
+      }).pipe(Effect.retry({ times: 5, schedule: Schedule.spaced("200 millis") }), Effect.ignoreCause)
+    // The row and its end are one unit: once the row exists, its end (or
+    // the interruption) is recorded however the work ends, uninterruptibly,
+    // so that a row without an end means the process died. The run's
+    // interruption waits for it, like any finalizer of a run.
+    yield* Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const rows = yield* sql<{ readonly id: string }>`
+          INSERT INTO probe_runs (key, runner, token, covered, latest)
+          VALUES (${run.key}, ${name}, ${String(token)}::bigint, ${`{${covered.join(",")}}`}::int[], ${run.payload.seq})
+          RETURNING id::text AS id`
+        const id = rows[0]!.id
+        yield* restore(Effect.sleep(Duration.millis(workFor(run.key)))).pipe(
+          Effect.onExit((exit) => finish(id, Exit.hasInterrupts(exit)))
+        )
       })
-    yield* Effect.sleep(Duration.millis(workFor(run.key))).pipe(
-      Effect.onInterrupt(() => finish(true).pipe(Effect.timeout("3 seconds"), Effect.ignoreCause))
     )
-    yield* finish(false)
     return run.payload.seq
   }).pipe(Effect.ensuring(Effect.sync(() => inFlight--)), Effect.orDie)
 
@@ -76,8 +83,23 @@ const detachedHandler = (run: ClusterCoalescer.Run<{ readonly seq: number }>) =>
     return yield* Deferred.await(done)
   })
 
-const RunnerLive = ClusterCoalescer.layer(Probe, detached ? detachedHandler : handler, { fencing: true }).pipe(
+// RUNNER_DEBUG=1 logs effect's cluster at Debug level, and this runner's
+// shutdown steps (for investigations)
+const debug = process.env["RUNNER_DEBUG"] === "1"
+const logLevel = debug ? Layer.succeed(References.MinimumLogLevel, "Debug") : Layer.empty
+const step = (what: string) => debug ? Effect.logDebug(`runner ${name}: ${what}`) : Effect.void
+if (debug) process.on("SIGTERM", () => process.stderr.write(`runner ${name}: SIGTERM received\n`))
+const traced = Layer.effectDiscard(Effect.addFinalizer(() => step("closing the coalesced entity's layer")))
+
+const RunnerLive = Layer.merge(
+  traced,
+  ClusterCoalescer.layer(Probe, detached ? detachedHandler : handler, { fencing: true })
+).pipe(
+  Layer.provide(
+    Layer.effectDiscard(Effect.addFinalizer(() => step("closed the entity layer; closing the TaskService")))
+  ),
   Layer.provide(TaskService.layerBounded(workers)),
+  Layer.provide(Layer.effectDiscard(Effect.addFinalizer(() => step("closed the TaskService; closing the cluster")))),
   Layer.provideMerge(ClusterRunner.layer({
     host: "127.0.0.1",
     port: Number(env("RUNNER_PORT")),
@@ -92,4 +114,6 @@ const register = Effect.gen(function*() {
   yield* Effect.sync(() => process.stdout.write(`ready ${name}\n`))
 })
 
-Layer.launch(Layer.effectDiscard(register).pipe(Layer.provideMerge(RunnerLive))).pipe(NodeRuntime.runMain)
+Layer.launch(Layer.effectDiscard(register).pipe(Layer.provideMerge(RunnerLive), Layer.provide(logLevel))).pipe(
+  NodeRuntime.runMain
+)

@@ -34,6 +34,8 @@ import * as Sql from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 
 const tableName = "effect_task_cluster_fences"
+/** The advisory lock key that serializes `migrate` (a fixed 32-bit number: "etcf"). */
+const migrationLock = 0x65746366
 
 /**
  * Creates the fencing table if it does not exist.
@@ -61,12 +63,18 @@ const tableName = "effect_task_cluster_fences"
  */
 export const migrate: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(function*() {
   const sql = yield* Sql.SqlClient
-  yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tableName)} (
-    entity_type VARCHAR(150) NOT NULL,
-    entity_id VARCHAR(255) NOT NULL,
-    token BIGINT NOT NULL,
-    PRIMARY KEY (entity_type, entity_id)
-  )`
+  // Runners starting together would race on CREATE TABLE IF NOT EXISTS (a
+  // unique violation in pg_type): one transaction-scoped advisory lock
+  // serializes them.
+  yield* sql.withTransaction(Effect.gen(function*() {
+    yield* sql`SELECT pg_advisory_xact_lock(${migrationLock})`
+    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tableName)} (
+      entity_type VARCHAR(150) NOT NULL,
+      entity_id VARCHAR(255) NOT NULL,
+      token BIGINT NOT NULL,
+      PRIMARY KEY (entity_type, entity_id)
+    )`
+  }))
 })
 
 /**

@@ -2,7 +2,8 @@
  * The integration suite: a real PostgreSQL (installed if missing, started on
  * 127.0.0.1 on a free port), three runner processes and a client, through
  * a burst over 100 keys, a SIGKILL of a runner mid-run, a SIGTERM of a
- * runner and runners joining. Each scenario asserts only what
+ * runner, runners joining, and (what is not promised) a runner paused longer
+ * than the lease, where the fencing token must expose the stale run. Each scenario asserts only what
  * ClusterCoalescer promises (nothing lost, collapse, the last run covers the
  * latest submit, the per-runner bound, no overlap of a key's runs), never a
  * latency; the latencies it measures are printed and written to
@@ -248,10 +249,79 @@ describe("ClusterCoalescer across processes, on PostgreSQL", () => {
   }, 180_000)
 
   it(
+    "a runner paused longer than the lease (not promised): its keys run elsewhere, and its stale run's fencing token is no longer current",
+    async () => {
+      const prefix = "pause/"
+      const paused = runners.get("r4")!
+      let pausedAt = 0
+      let resumedAt = 0
+      let stale: Array<{ key: string; token: number }> = []
+      await burst(prefix, 4, {
+        during: async () => {
+          await inFlightOn("r4", prefix)
+          paused.child.kill("SIGSTOP")
+          pausedAt = dbNow(pg)
+          stale = JSON.parse(
+            psql(
+              pg,
+              `SELECT coalesce(json_agg(json_build_object('key', key, 'token', token)), '[]') FROM probe_runs
+            WHERE runner = 'r4' AND ended IS NULL AND key LIKE '${prefix}%'`
+            )
+          )
+          await sleep(20_000) // twice the lease: the server drops r4's locks, the others take its keys
+          resumedAt = dbNow(pg)
+          paused.child.kill("SIGCONT")
+        }
+      })
+      const submitted = submittedWith(prefix)
+      await waitFor(
+        "every pause/ submit to be covered",
+        () => uncovered(runs(pg, prefix), submitted).length === 0,
+        120_000,
+        500
+      )
+      const rows = runs(pg, prefix)
+      // overlaps happen only with the paused runner's stale runs, never between the others
+      for (const overlap of overlaps(rows, kills)) assert.include(overlap, "on r4", overlap)
+      // every stale run whose key started elsewhere during the pause found its token superseded
+      let fenced = 0
+      for (const { key, token } of stale) {
+        const newer = rows.some((r) => r.key === key && r.token > token && r.started < resumedAt)
+        const row = rows.find((r) => r.key === key && r.token === token)!
+        if (newer && row.ended !== undefined) {
+          assert.isTrue(row.overlapped, `${key}: the stale run (token ${token}) did not see the newer token`)
+          fenced++
+        }
+      }
+      assert.deepStrictEqual(staleLast(rows, submitted), [])
+      // Observed, not asserted (the paused runner is outside what is promised):
+      // whether it still stops on SIGTERM. In effect 4.1.0 it often does not
+      // (docs/scaling.md, "A paused runner may not stop on SIGTERM").
+      paused.child.kill("SIGTERM")
+      const stopped = await Promise.race([paused.exited.then(() => true), sleep(15_000).then(() => false)])
+      if (!stopped) await paused.signal("SIGKILL")
+      runners.delete("r4")
+      measurements["sigstop"] = {
+        pausedMs: Math.round(resumedAt - pausedAt),
+        staleRuns: stale.length,
+        fenced,
+        stoppedOnSigterm: stopped
+      }
+    },
+    180_000
+  )
+
+  it(
     "retention deletes processed submits and their replies older than the age, and never an unanswered one",
     async () => {
+      // the runners that were never paused stop on SIGTERM by themselves
       for (const runner of runners.values()) runner.child.kill("SIGTERM")
-      await Promise.all([...runners.values()].map((r) => r.exited))
+      const stops = await Promise.all(
+        [...runners.values()].map((r) =>
+          Promise.race([r.exited.then(() => "stopped"), sleep(60_000).then(() => r.name)])
+        )
+      )
+      assert.deepStrictEqual(stops.filter((s) => s !== "stopped"), [], "runners that did not stop on SIGTERM")
       runners.clear()
       // stored while no runner is up: unanswered
       for (let k = 0; k < 5; k++) await client.submit(`retention/${k}`, 0)
