@@ -53,7 +53,7 @@ export default defineConfig({
           setupFiles: [path.join(root, "vitest.setup.ts")]
         }
       },
-      // The cluster integration suite (PostgreSQL, runner processes; about three
+      // The cluster integration suite (PostgreSQL, runner processes; two to three
       // minutes) runs only when asked for: `pnpm test:cluster` and .ci/run set
       // CLUSTER_INTEGRATION=1. It uses the built packages (dist), as its runner
       // processes do.
