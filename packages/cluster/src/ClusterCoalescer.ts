@@ -49,7 +49,7 @@
  *
  * @since 0.1.0
  */
-import { TaskService } from "effect-task"
+import type { TaskService } from "effect-task"
 import type {
   AlreadyProcessingMessage,
   EntityNotAssignedToRunner,
@@ -62,14 +62,12 @@ import type { Sharding } from "effect/cluster/Sharding"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import type * as Queue from "effect/Queue"
 import * as Rpc from "effect/rpc/Rpc"
 import * as Schema from "effect/Schema"
-import * as Sql from "effect/sql/SqlClient"
-import * as Fencing from "./Fencing.ts"
-import { checkKey, checkName, invalid } from "./internal/arguments.ts"
-import * as Batches from "./internal/batches.ts"
+import { checkName, invalid } from "./internal/arguments.ts"
+import type * as Batches from "./internal/batches.ts"
+import * as ClientImpl from "./internal/client.ts"
+import * as RunnerLayer from "./internal/runnerLayer.ts"
 
 const TypeId = "~effect-task-cluster/ClusterCoalescer" as const
 
@@ -376,39 +374,7 @@ export const layer = <
       Effect.die(invalid("ClusterCoalescer.layer", "options.fencing", fencing, "a boolean or undefined"))
     )
   }
-  return Layer.unwrap(Effect.gen(function*() {
-    const tasks = yield* TaskService
-    const sql = yield* Effect.serviceOption(Sql.SqlClient)
-    if (fencing && Option.isNone(sql)) {
-      return yield* Effect.die(
-        invalid("ClusterCoalescer.layer", "options.fencing", fencing, "false unless a SqlClient is provided")
-      )
-    }
-    const store = fencing ? Option.getOrUndefined(sql) : undefined
-    if (store !== undefined) yield* Effect.orDie(Effect.provideService(Fencing.migrate, Sql.SqlClient, store))
-    const context = yield* Effect.context<Exclude<R, Entity.CurrentAddress>>()
-    // built once per resident key, in the entity's scope
-    const behaviour = Effect.map(Entity.CurrentAddress, ({ entityId }) => {
-      const batchOptions: Batches.BatchOptions<Payload["Type"], Success["Type"], Error["Type"], never> = {
-        name: self.name,
-        key: entityId,
-        tasks,
-        handler: (run) => Effect.provide(handler(run), context) as Effect.Effect<Success["Type"], Error["Type"]>,
-        nextFence: store === undefined
-          ? undefined
-          : Effect.provideService(Fencing.next(self.name, entityId), Sql.SqlClient, store)
-      }
-      return (queue: Queue.Dequeue<any>, replier: Entity.Replier<SubmitRpc<Payload, Success, Error>>) =>
-        Batches.loop(batchOptions, queue, (request, exit) => replier.complete(request as any, exit as any))
-    })
-    return self.entity.toLayerQueue(behaviour, {
-      maxIdleTime: options?.maxIdleTime,
-      mailboxCapacity: options?.mailboxCapacity,
-      // a run that dies answers its submits with the defect, as a failure does;
-      // otherwise effect restarts the entity and replays the submits forever
-      disableFatalDefects: true
-    })
-  })) as any
+  return RunnerLayer.make(self.entity, self.name, handler, { ...options, fencing }) as any
 }
 
 /**
@@ -461,23 +427,7 @@ export const client = <
   if (!isClusterCoalescer(self)) {
     return Effect.die(invalid("ClusterCoalescer.client", "self", self, "a ClusterCoalescer"))
   }
-  return Effect.map(self.entity.client, (clientFor) => {
-    const call = clientFor as unknown as (key: string) => {
-      readonly Submit: (payload: unknown, options?: { readonly discard?: boolean }) => Effect.Effect<any, any>
-    }
-    return {
-      submit: (key, payload) => {
-        const error = checkKey("ClusterCoalescer.submit", key)
-        if (error !== undefined) return Effect.die(error)
-        return Effect.asVoid(call(key).Submit(payload, { discard: true }))
-      },
-      submitAndAwait: (key, payload) => {
-        const error = checkKey("ClusterCoalescer.submitAndAwait", key)
-        if (error !== undefined) return Effect.die(error)
-        return call(key).Submit(payload)
-      }
-    }
-  })
+  return Effect.map(self.entity.client, (clientFor) => ClientImpl.make(clientFor as any))
 }
 
 /**
