@@ -13,7 +13,10 @@ if (expectNode !== undefined && process.versions.node.split(".")[0] !== expectNo
 
 // Tests import the package by its name; resolve it to the sources so no build
 // is needed before a test run.
-const alias = { "effect-task": path.join(root, "packages/task/src/index.ts") }
+const alias = {
+  "effect-task": path.join(root, "packages/task/src/index.ts"),
+  "effect-task-cluster": path.join(root, "packages/cluster/src/index.ts")
+}
 
 // CI asks for a JSON report too (VITEST_JSON=<file>), to print its closing line.
 const jsonReport = process.env["VITEST_JSON"]
@@ -41,6 +44,31 @@ export default defineConfig({
           passWithNoTests: true
         }
       },
+      {
+        resolve: { alias },
+        test: {
+          name: "cluster",
+          root: path.join(root, "packages/cluster"),
+          include: ["test/**/*.test.ts"],
+          setupFiles: [path.join(root, "vitest.setup.ts")]
+        }
+      },
+      // The cluster integration suite (PostgreSQL, runner processes; two to three
+      // minutes) runs only when asked for: `pnpm test:cluster` and .ci/run set
+      // CLUSTER_INTEGRATION=1. It uses the built packages (dist), as its runner
+      // processes do.
+      ...(process.env["CLUSTER_INTEGRATION"] === "1"
+        ? [{
+          test: {
+            name: "cluster-integration",
+            root: path.join(root, "packages/cluster"),
+            include: ["test-integration/**/*.test.ts"],
+            setupFiles: [path.join(root, "vitest.setup.ts")],
+            testTimeout: 240_000,
+            hookTimeout: 240_000
+          }
+        }]
+        : []),
       {
         resolve: { alias },
         test: {

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Checks the JSDoc of the public API: every export reachable from
-// packages/task/src/index.ts, the static members of exported classes
-// (TaskService.layer, layerBounded, layerUnbounded, metrics) and the members
-// of exported interfaces.
+// Checks the JSDoc of the public API of each published package
+// (packages/task and packages/cluster): every export reachable from its
+// src/index.ts, the static members of exported classes (TaskService.layer,
+// layerBounded, layerUnbounded, metrics), the members of exported interfaces,
+// and the functions an exported object gathers (ClusterCoalescer.make, layer,
+// client: `{ make, layer, client }` of declarations in the same module).
 //
 // - exports and class statics: a summary, an @example holding a fenced code
 //   block, @since and @category;
@@ -19,18 +21,7 @@ import { fileURLToPath } from "node:url"
 import ts from "typescript"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const configPath = path.join(root, "packages/task/tsconfig.json")
-const entry = path.join(root, "packages/task/src/index.ts")
-
-const config = ts.readConfigFile(configPath, ts.sys.readFile)
-if (config.error) throw new Error(ts.flattenDiagnosticMessageText(config.error.messageText, "\n"))
-const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, path.dirname(configPath))
-const program = ts.createProgram({ rootNames: parsed.fileNames, options: { ...parsed.options, noEmit: true } })
-const checker = program.getTypeChecker()
-const source = program.getSourceFile(entry)
-if (!source) throw new Error(`cannot read ${entry}`)
-const moduleSymbol = checker.getSymbolAtLocation(source)
-if (!moduleSymbol) throw new Error(`${entry} is not a module`)
+const packages = ["packages/task", "packages/cluster"]
 
 const problems = []
 let checked = 0
@@ -81,34 +72,60 @@ const checkInterfaceMembers = (label, decl) => {
 }
 const checkedMember = (label, member) => check(label, member, { example: false, sinceAndCategory: false })
 
-const seen = new Set()
-for (const exported of checker.getExportsOfModule(moduleSymbol)) {
-  const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported
-  const name = exported.getName()
-  for (const decl of symbol.getDeclarations() ?? []) {
-    if (seen.has(decl)) continue
-    seen.add(decl)
-    if (ts.isModuleDeclaration(decl)) {
-      check(`namespace ${name}`, decl, { example: false, sinceAndCategory: true })
-      const body = decl.body
-      if (body && ts.isModuleBlock(body)) {
-        for (const statement of body.statements) {
-          if (statement.name) {
-            check(`${name}.${statement.name.getText()}`, statement, { example: false, sinceAndCategory: true })
+for (const pkg of packages) {
+  const configPath = path.join(root, pkg, "tsconfig.json")
+  const entry = path.join(root, pkg, "src/index.ts")
+  const config = ts.readConfigFile(configPath, ts.sys.readFile)
+  if (config.error) throw new Error(ts.flattenDiagnosticMessageText(config.error.messageText, "\n"))
+  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, path.dirname(configPath))
+  const program = ts.createProgram({ rootNames: parsed.fileNames, options: { ...parsed.options, noEmit: true } })
+  const checker = program.getTypeChecker()
+  const source = program.getSourceFile(entry)
+  if (!source) throw new Error(`cannot read ${entry}`)
+  const moduleSymbol = checker.getSymbolAtLocation(source)
+  if (!moduleSymbol) throw new Error(`${entry} is not a module`)
+  const seen = new Set()
+  for (const exported of checker.getExportsOfModule(moduleSymbol)) {
+    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported
+    const name = exported.getName()
+    for (const decl of symbol.getDeclarations() ?? []) {
+      if (seen.has(decl)) continue
+      seen.add(decl)
+      if (ts.isModuleDeclaration(decl)) {
+        check(`namespace ${name}`, decl, { example: false, sinceAndCategory: true })
+        const body = decl.body
+        if (body && ts.isModuleBlock(body)) {
+          for (const statement of body.statements) {
+            if (statement.name) {
+              check(`${name}.${statement.name.getText()}`, statement, { example: false, sinceAndCategory: true })
+            }
+          }
+        }
+        continue
+      }
+      check(name, decl, { example: true, sinceAndCategory: true })
+      if (ts.isClassDeclaration(decl)) {
+        for (const member of decl.members) {
+          if (isStatic(member) && isPublic(member) && member.name) {
+            check(`${name}.${member.name.getText()}`, member, { example: true, sinceAndCategory: true })
           }
         }
       }
-      continue
-    }
-    check(name, decl, { example: true, sinceAndCategory: true })
-    if (ts.isClassDeclaration(decl)) {
-      for (const member of decl.members) {
-        if (isStatic(member) && isPublic(member) && member.name) {
-          check(`${name}.${member.name.getText()}`, member, { example: true, sinceAndCategory: true })
+      if (ts.isInterfaceDeclaration(decl)) checkInterfaceMembers(name, decl)
+      // `export const X = { make, layer }`: each gathered declaration is public too
+      if (ts.isVariableDeclaration(decl) && decl.initializer && ts.isObjectLiteralExpression(decl.initializer)) {
+        for (const property of decl.initializer.properties) {
+          if (!ts.isShorthandPropertyAssignment(property)) continue
+          const target = checker.getShorthandAssignmentValueSymbol(property)
+          for (const member of target?.getDeclarations() ?? []) {
+            if (seen.has(member)) continue
+            seen.add(member)
+            check(`${name}.${property.name.getText()}`, member, { example: true, sinceAndCategory: true })
+            if (ts.isInterfaceDeclaration(member)) checkInterfaceMembers(`${name}.${property.name.getText()}`, member)
+          }
         }
       }
     }
-    if (ts.isInterfaceDeclaration(decl)) checkInterfaceMembers(name, decl)
   }
 }
 

@@ -90,5 +90,6 @@ describe("docs/migrating-from-promise-limiters.md", () => {
 })
 
 describe("docs/scaling.md", () => {
-  it.effect("one entity per key", () => ScalingCluster.program)
+  // live: effect's in-memory cluster polls on the real clock
+  it.live("a coalesced entity on TestRunner", () => ScalingCluster.program)
 })

@@ -1,63 +1,48 @@
 /**
- * Cluster-wide "one run per key" with `effect/cluster`: one entity per key.
- * The cluster keeps one instance of an entity alive across all runners and
- * hands it one message at a time, so the runs of a key never overlap. Each
- * runner keeps its own `TaskService` as the per-process bound.
+ * A cluster-wide coalescer with effect-task-cluster: one coalesced entity,
+ * its runs on the runner's `TaskService`, a client that submits a burst.
  *
- * Run in one process here with `Entity.makeTestClient`; in production the
- * same entity layer is provided with a runner layer (see docs/scaling.md).
+ * Run in one process here, on effect's in-memory cluster
+ * (`TestRunner.layer`); in production the same entity layer runs in each
+ * runner process over `ClusterRunner.layer` (see docs/scaling.md).
  */
-import { Effect, Layer, Schema } from "effect"
+import { Deferred, Effect, Latch, Layer, Schema } from "effect"
 import { TaskService } from "effect-task"
-import { Entity, ShardingConfig } from "effect/cluster"
-import { Rpc } from "effect/rpc"
+import { ClusterCoalescer } from "effect-task-cluster"
+import { TestRunner } from "effect/cluster"
 import assert from "node:assert/strict"
 
-export const Reconcile = Rpc.make("Reconcile", {
-  payload: { revision: Schema.Int },
+export const Reconcile = ClusterCoalescer.make("Reconcile", {
+  payload: Schema.Struct({ revision: Schema.Int }),
   success: Schema.Int
 })
-export const Reconciler = Entity.make("Reconciler", [Reconcile])
 
-// observation for the example: runs in flight per key
-const inFlight = new Map<string, number>()
-export const highWater = new Map<string, number>()
-const reconcile = (key: string, revision: number) =>
-  Effect.gen(function*() {
-    const now = (inFlight.get(key) ?? 0) + 1
-    inFlight.set(key, now)
-    highWater.set(key, Math.max(highWater.get(key) ?? 0, now))
-    yield* Effect.yieldNow // the actual work
-    inFlight.set(key, now - 1)
-    return revision
-  })
+// observation for the example: what each run covered
+export const runs: Array<{ readonly key: string; readonly revision: number; readonly covered: number }> = []
+const firstRunStarted = Deferred.makeUnsafe<void>()
+const releaseFirstRun = Latch.makeUnsafe(false)
 
-export const ReconcilerLayer = Reconciler.toLayer(
+export const ReconcileLive = ClusterCoalescer.layer(Reconcile, (run) =>
   Effect.gen(function*() {
-    const tasks = yield* TaskService
-    const { entityId } = yield* Entity.CurrentAddress
-    return Reconciler.of({
-      // `run`: a task of the runner's service (counted, bounded) whose result the caller gets
-      Reconcile: ({ payload }) => tasks.run(`reconcile ${entityId}`, reconcile(entityId, payload.revision))
-    })
-  })
-).pipe(Layer.provide(TaskService.layerBounded(4)))
+    runs.push({ key: run.key, revision: run.payload.revision, covered: run.submits.length })
+    if (run.payload.revision === 1) {
+      yield* Deferred.succeed(firstRunStarted, undefined)
+      yield* releaseFirstRun.await // the first run is slow: the burst arrives meanwhile
+    }
+    return run.payload.revision // re-read the object at this revision, apply it, …
+  })).pipe(Layer.provide(TaskService.layerBounded(4))) // the per-runner bound
 
 export const program = Effect.gen(function*() {
-  const clientFor = yield* Entity.makeTestClient(Reconciler, ReconcilerLayer)
-  const app = yield* clientFor("default/app")
-  const db = yield* clientFor("default/db")
-
-  const revisions = yield* Effect.all(
-    [
-      app.Reconcile({ revision: 1 }),
-      app.Reconcile({ revision: 2 }),
-      db.Reconcile({ revision: 7 }),
-      app.Reconcile({ revision: 3 })
-    ],
-    { concurrency: "unbounded" }
-  )
-  assert.deepEqual(revisions, [1, 2, 7, 3])
-  assert.equal(highWater.get("default/app"), 1) // the runs of one key never overlapped
-  assert.equal(highWater.get("default/db"), 1)
-}).pipe(Effect.scoped, Effect.provide(ShardingConfig.layer()))
+  const reconcile = yield* ClusterCoalescer.client(Reconcile)
+  yield* reconcile.submit("default/app", { revision: 1 }) // returns once stored
+  yield* Deferred.await(firstRunStarted)
+  for (let revision = 2; revision <= 5; revision++) {
+    yield* reconcile.submit("default/app", { revision })
+  }
+  yield* releaseFirstRun.open
+  // waits for the run that covers this submit
+  const applied = yield* reconcile.submitAndAwait("default/app", { revision: 6 })
+  assert.equal(applied, 6)
+  assert.ok(runs.length <= 3) // 6 submits, at most 3 runs: the burst collapsed
+  assert.equal(runs.at(-1)!.revision, 6) // the last run covered the latest submit
+}).pipe(Effect.provide(ReconcileLive.pipe(Layer.provideMerge(TestRunner.layer))))
