@@ -2,6 +2,7 @@
  * effect-task: a bounded, quiescence-aware task service and a per-key
  * coalescer for Effect.
  *
+ * @module effect-task
  * @since 0.1.0
  */
 
