@@ -41,7 +41,13 @@
  * before its body starts (`requeued`) is cancelled together with the submits
  * collapsed into it, and its entry is removed. `cancel` removes every submit
  * made before it; one made while the cancelled run is still ending sets
- * `pending` (whatever the run's state) and gets a fresh run.
+ * `pending` (whatever the run's state) and gets a fresh run. The start step
+ * checks `cancelling` first: a run whose fiber was forked (or granted its slot
+ * back) before the cancel but had not taken its start step, and which the
+ * cancel's interruption has not reached yet (it yielded uninterruptibly, or
+ * the cancel's fiber yielded before interrupting), does not start. It ends its
+ * task instead, so it never executes a body submitted after the cancel nor
+ * clears that submit's `pending`: the end step registers the fresh run.
  *
  * A key's runs are one multi-run task of the service (`internal/runs.ts`:
  * `beginRun`, `endRun`, `requeue`): this module never touches a slot or a
@@ -558,6 +564,10 @@ const makeWith = <K>(
   const runLoop = (entry: Entry): Effect.Effect<void> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
+        // Cancelled before this step (the cancel's interruption has not reached the fiber
+        // yet): the run never begins. It must not execute a body submitted since, nor clear
+        // that submit's `pending`: the task's end step honours it with a fresh run.
+        if (entry.cancelling) return Effect.interrupt
         const task = entry.task!
         // the run starts: it takes the latest body, and later submits mark it pending
         const run = entry.runs + 1

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Latch, Schedule, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Latch, Schedule, Scheduler, Scope } from "effect"
 import { Coalescer, TaskService } from "effect-task"
 import { TestClock } from "effect/testing"
 import { slotsIntact } from "./helpers/gauge.ts"
@@ -197,6 +197,36 @@ describe("Coalescer.cancel in every state of a key", () => {
       assert.deepStrictEqual(log, ["stopped", "after"])
       yield* drained(tasks, c, 1)
     }).pipe(Effect.provide(TaskService.layerBounded(1))))
+
+  it.effect("a submit after the cancel, before the cancelled run's fiber took its first steps, gets a fresh run", () =>
+    Effect.gen(function*() {
+      // The run's fiber is forked at once (a free slot) but, on a small op budget, yields
+      // inside its first steps; the cancel comes in that window. A submit made after the
+      // cancel's step (the delayed submit it dropped shows it) must get a fresh run: the
+      // cancelled run must neither execute that body nor swallow it. Each budget and
+      // number of driver yields is one deterministic interleaving; the sweep keeps the
+      // window covered when the op counts shift (3 ops and no yield hit it today).
+      for (let maxOps = 3; maxOps <= 8; maxOps++) {
+        for (let yields = 0; yields <= 3; yields++) {
+          const at = `op budget ${maxOps}, ${yields} yields`
+          yield* Effect.gen(function*() {
+            const { c, log, tasks } = yield* setup
+            yield* c.submitAfter("later", "k", record(log, "later"), "1 hour")
+            yield* c.submit("a", "k", record(log, "a")).pipe(
+              Effect.provideService(Scheduler.MaxOpsBeforeYield, maxOps)
+            )
+            for (let i = 0; i < yields; i++) yield* Effect.yieldNow
+            const cancel = yield* Effect.forkChild(c.cancel("k"), { startImmediately: true })
+            assert.strictEqual(yield* c.scheduled, 0, `the cancel has taken its step (${at})`)
+            yield* c.submit("b", "k", record(log, "b"))
+            assert.isTrue(yield* Fiber.join(cancel))
+            yield* tasks.blockTillDone
+            assert.deepStrictEqual(log.filter((label) => label !== "a"), ["b"], at)
+            yield* drained(tasks, c, 1)
+          }).pipe(Effect.provide(TaskService.layerBounded(1)))
+        }
+      }
+    }))
 
   it.effect("cancel from the key's own run interrupts that run; the entry is removed", () =>
     Effect.gen(function*() {
