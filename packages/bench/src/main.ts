@@ -156,7 +156,7 @@ const main = async (): Promise<number> => {
   const cold = measureCold(coldConfig)
   for (const f of cold.failures) failures.push(f)
 
-  progress("bookkeeping: effect-task against the same sources built without it ...")
+  progress("bookkeeping: effect-task against the same service without bookkeeping (NoAccounting) ...")
   const bookkeeping = await measureBookkeeping(bookkeepingConfig)
   for (const message of bookkeeping.failures) failures.push({ cell: "bookkeeping", impl: "effect-task", message })
 

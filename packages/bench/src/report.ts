@@ -24,7 +24,7 @@ export interface Results {
   /** rounds at N < 10k (absent in results written before it existed) */
   readonly smallRounds?: number | undefined
   readonly cells: ReadonlyArray<Cell>
-  /** effect-task against the same sources built without bookkeeping (absent in results written before it existed) */
+  /** effect-task against the same service with the no-op accounting strategy (absent in results written before it existed) */
   readonly bookkeeping?: BookkeepingResult | undefined
   readonly memory: MemoryResult | undefined
   readonly latency: LatencyResult | undefined
@@ -285,7 +285,7 @@ export const evaluateTargets = (results: Results): Array<Target> => {
     name: "bookkeeping cost",
     goal: `throughput loss from snapshot times, metrics and span checks <= ${
       percent(bookkeepingGoal)
-    } against the build without them, every cell`,
+    } against the same service without them (NoAccounting), every cell`,
     measured: book === undefined
       ? "not measured"
       : `worst ${percent(Math.max(...book.cells.map((c) => c.loss)))} (${
@@ -308,7 +308,7 @@ export const targetsTable = (targets: ReadonlyArray<Target>): string =>
 /** The bookkeeping section: what the clock readings, metrics and span checks cost. */
 export const bookkeepingText = (book: BookkeepingResult | undefined): string =>
   book === undefined ? "" : [
-    `Bookkeeping cost: effect-task against the same sources built without the bookkeeping, N=${
+    `Bookkeeping cost: effect-task against the same service without the bookkeeping (NoAccounting), N=${
       book.n.toLocaleString("en-US")
     }, ${book.rounds} rounds of one run each, alternating which runs first; loss = 1 - (throughput with / throughput without), from the median of the per-round ratios:`,
     "",
