@@ -6,11 +6,10 @@
  * readings, histograms, run counts or span checks), in one process and one
  * module instance, in alternating order, one pair of runs per round.
  */
-import { TaskService } from "effect-task"
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
 import { type BodyKind, effectBody } from "./bodies.ts"
 import { collectGarbage } from "./extras.ts"
+import { packageBuild, type ServiceBuild, taskServiceRun } from "./impls.ts"
 import { boundLabel, quantile } from "./matrix.ts"
 import { checkProbe, resetProbe } from "./probe.ts"
 
@@ -47,18 +46,12 @@ export interface BookkeepingResult {
 /** The target: the bookkeeping takes at most this share of the throughput, in every cell. */
 export const maxLoss = 0.1
 
-/** A build of the service: `layer(bound)` provides it with that bound (`Infinity`: unbounded). */
-type Build = (bound: number) => Layer.Layer<TaskService>
-
-const withBookkeeping: Build = (bound) =>
-  bound === Infinity ? TaskService.layerUnbounded : TaskService.layerBounded(bound)
-
 /**
  * `effect-task/internal` is exported only under the `effect-task-internal`
  * condition, so that no user imports it by accident: `pnpm bench` runs node
  * with `--conditions=effect-task-internal`.
  */
-const loadWithoutBookkeeping = async (): Promise<Build> => {
+const loadWithoutBookkeeping = async (): Promise<ServiceBuild> => {
   try {
     const internal = await import("effect-task/internal")
     return internal.layerWithoutBookkeeping
@@ -71,31 +64,25 @@ const loadWithoutBookkeeping = async (): Promise<Build> => {
 }
 
 /** The same program for both builds: only the layer differs. */
-const run = (build: Build, n: number, bound: number, body: Effect.Effect<void>): Promise<void> =>
-  Effect.runPromise(
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      for (let i = 0; i < n; i++) yield* tasks.go("bench", body)
-      yield* tasks.blockTillDone
-    }).pipe(Effect.provide(build(bound)))
-  )
+const run = (build: ServiceBuild, n: number, bound: number, body: Effect.Effect<void>): Promise<void> =>
+  Effect.runPromise(taskServiceRun(build, n, bound, body))
 
 /** throughput lost, from a ratio of run times (with / without) */
 const lossOf = (timeRatio: number): number => 1 - 1 / timeRatio
 
 export const measureBookkeeping = async (config: BookkeepingConfig): Promise<BookkeepingResult> => {
-  const without: Build = await loadWithoutBookkeeping()
+  const without: ServiceBuild = await loadWithoutBookkeeping()
   const cells: Array<BookkeepingCell> = []
   const failures: Array<string> = []
   // the package was warmed up (and maybe run through the whole matrix) before: warm the baseline the same way
   for (let round = 0; round < 2; round++) {
     for (const kind of ["sync", "hop", "promise-hop"] as const) {
       for (const bound of [8, Infinity]) {
-        for (const build of [without, withBookkeeping]) await run(build, 10_000, bound, effectBody(kind))
+        for (const build of [without, packageBuild]) await run(build, 10_000, bound, effectBody(kind))
       }
     }
   }
-  const timed = async (build: Build, bound: number, kind: BodyKind, label: string): Promise<number> => {
+  const timed = async (build: ServiceBuild, bound: number, kind: BodyKind, label: string): Promise<number> => {
     collectGarbage()
     resetProbe()
     const t0 = performance.now()
@@ -114,8 +101,8 @@ export const measureBookkeeping = async (config: BookkeepingConfig): Promise<Boo
       for (let round = -1; round < config.rounds; round++) {
         // alternate which build runs first, so that neither always inherits the other's heap
         const first = round % 2 === 0
-        const a = await timed(first ? withBookkeeping : without, bound, kind, label)
-        const b = await timed(first ? without : withBookkeeping, bound, kind, label)
+        const a = await timed(first ? packageBuild : without, bound, kind, label)
+        const b = await timed(first ? without : packageBuild, bound, kind, label)
         if (round < 0) continue // warm-up pair
         const withMs = first ? a : b
         const withoutMs = first ? b : a

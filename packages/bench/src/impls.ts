@@ -1,5 +1,6 @@
 import { TaskService } from "effect-task"
 import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import fastq from "fastq"
 import pLimit from "p-limit"
 import PQueue from "p-queue"
@@ -39,26 +40,33 @@ const runEffect = (program: Effect.Effect<void>, deadlineMs: number): Promise<bo
     Effect.map(Effect.timeoutOption(program, deadlineMs), (option) => option._tag === "Some")
   )
 
+/** A build of the service: `layer(bound)` provides it with that bound (`Infinity`: unbounded). */
+export type ServiceBuild = (bound: number) => Layer.Layer<TaskService>
+
+/** The package's own layers. */
+export const packageBuild: ServiceBuild = (bound) =>
+  bound === Infinity ? TaskService.layerUnbounded : TaskService.layerBounded(bound)
+
 /**
- * `go` n times, then `blockTillDone`, with a service of `bound` built from
- * `service` (the package, or the bookkeeping section's build without it).
+ * `go` n times, then `blockTillDone`, with a service of `bound` from `build`
+ * (the package's layers, or the bookkeeping section's service without them).
  */
 export const taskServiceRun = (
-  service: typeof TaskService,
+  build: ServiceBuild,
   n: number,
   bound: number,
   body: Effect.Effect<void>
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
-    const tasks = yield* service
+    const tasks = yield* TaskService
     for (let i = 0; i < n; i++) yield* tasks.go("bench", body)
     yield* tasks.blockTillDone
-  }).pipe(Effect.provide(bound === Infinity ? service.layerUnbounded : service.layerBounded(bound)))
+  }).pipe(Effect.provide(build(bound)))
 
 const effectTask: Impl = {
   name: "effect-task",
   effect: true,
-  run: (n, bound, kind, deadlineMs) => runEffect(taskServiceRun(TaskService, n, bound, effectBody(kind)), deadlineMs)
+  run: (n, bound, kind, deadlineMs) => runEffect(taskServiceRun(packageBuild, n, bound, effectBody(kind)), deadlineMs)
 }
 
 const forEach: Impl = {

@@ -437,7 +437,7 @@ export const makeWithBound = (
         if (typeof threshold !== "number" || Number.isNaN(threshold)) {
           return Effect.die(invalid("TaskService.awaitQuiescence", "threshold", threshold, "a number"))
         }
-        return pool.awaitQuiescence(threshold)
+        return pool.quiescence.await(threshold)
       },
       activeChanges,
       yieldSlot: (self) => yieldWith(pool, self, false),

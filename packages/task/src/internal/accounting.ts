@@ -71,8 +71,8 @@ export class ExactAccounting implements Accounting {
   private tracedContext: Context.Context<never> | undefined = undefined
   private tracedResult = false
 
-  constructor(clock: TimeSource | ServiceClock) {
-    this.clock = clock instanceof ServiceClock ? clock : new ServiceClock(clock)
+  constructor(clock: TimeSource) {
+    this.clock = new ServiceClock(clock)
   }
 
   get epoch(): number {

@@ -42,7 +42,7 @@ export const anchorShapes = (): void => {
   )
   const task = pool.register("anchor", Effect.void, Context.empty(), undefined)
   pool.register("anchor", Effect.void, Context.empty(), undefined) // parks as a record
-  pool.drainNow()
+  pool.starter.drain()
   // the field Effect adds to a fiber when it first suspends
   if (task?.run?.fiber !== undefined) void (task.run.fiber as { currentDispatcher?: unknown }).currentDispatcher
   anchor = { pool, task }

@@ -47,14 +47,25 @@
 import type * as Fiber from "effect/Fiber"
 import type * as Scheduler from "effect/Scheduler"
 
+/**
+ * Throws `error` again from a microtask of its own: still an uncaught
+ * exception, but the synchronous loop that caught it (a batch, the pool's
+ * wake-ups) goes on.
+ *
+ * @internal
+ */
+export const rethrowLater = (error: unknown): void => {
+  queueMicrotask(() => {
+    throw error
+  })
+}
+
 /** Runs `task`; an exception is thrown again from a microtask, so the caller's batch goes on. */
 const isolated = (task: () => void) => (): void => {
   try {
     task()
   } catch (error) {
-    queueMicrotask(() => {
-      throw error
-    })
+    rethrowLater(error)
   }
 }
 

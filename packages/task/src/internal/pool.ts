@@ -44,7 +44,7 @@ import type * as Queue from "effect/Queue"
 import type * as Scheduler from "effect/Scheduler"
 import type { Accounting } from "./accounting.ts"
 import { Admission } from "./admission.ts"
-import { SharedDispatchers } from "./dispatch.ts"
+import { rethrowLater, SharedDispatchers } from "./dispatch.ts"
 import { LiveTasks } from "./liveTasks.ts"
 import { DoneWaiters, Subscribers } from "./observers.ts"
 import { Quiescence } from "./quiescence.ts"
@@ -191,11 +191,6 @@ export class TaskPool {
     task.stateSince = now
   }
 
-  /** Starts every granted task now (the shape anchor runs its tasks synchronously). */
-  drainNow(): void {
-    this.starter.drain()
-  }
-
   /** Every registered task, in registration order. */
   tasks(): Array<Task> {
     const out = this.live.toArray()
@@ -239,16 +234,9 @@ export class TaskPool {
       try {
         wakeups[i]!(Effect.void)
       } catch (error) {
-        queueMicrotask(() => {
-          throw error
-        })
+        rethrowLater(error)
       }
     }
-  }
-
-  /** Waits until `active <= threshold` under the hand-off rule (see `quiescence.ts`). */
-  awaitQuiescence(threshold: number): Effect.Effect<void> {
-    return this.quiescence.await(threshold)
   }
 
   private readonly countRegistered = (): number => this.registered

@@ -10,9 +10,8 @@
  * every wake-up issued before the count last went down (or before the call),
  * or issued by a fiber inside `yieldQuiescent`, has reached its fiber.
  *
- * **Counters** (the pool's, read through `Counts`):
- * - `registered` = tasks registered and not finished
- * - `active` = `registered` - `regions.size`
+ * **Counters** (`active` is the pool's, read through `Counts`; the rest are this module's):
+ * - `active` = the pool's `registered` (tasks registered and not finished) - `regions.size`
  * - `regions` = tasks whose body is inside `yieldQuiescent` (uncounted)
  * - `pending` = tasks that fibers of open regions scheduled through their
  *   region's dispatcher and that have not run yet
@@ -100,7 +99,6 @@ import { type Region, type RegionObserver, RegionTracer, TrackedScheduler } from
 /** The pool's counters this module reads. @internal */
 export interface Counts {
   readonly active: number
-  readonly registered: number
 }
 
 /** A region's task, as far as this module needs it. @internal */
