@@ -102,13 +102,17 @@ export class Admission {
    * returns `false` (its grant resumes it through the start queue).
    */
   take(task: Task): boolean {
-    if (this.hasFreeSlot()) {
-      this.running++
-      task.holdsSlot = true
-      return true
-    }
+    if (this.takeIfFree(task)) return true
     this.queue.pushTask(task)
     return false
+  }
+
+  /** Takes a slot for a started task at once when `hasFreeSlot` (returns `true`); never queues it. */
+  takeIfFree(task: Task): boolean {
+    if (!this.hasFreeSlot()) return false
+    this.running++
+    task.holdsSlot = true
+    return true
   }
 
   /** Takes a queued `Task` entry out of the queue (interrupted, dropped or finished); a no-op otherwise. */

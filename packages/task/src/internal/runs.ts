@@ -38,6 +38,7 @@ import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import { taskSpan } from "./accounting.ts"
 import { invalid } from "./arguments.ts"
 import type { TaskPool } from "./pool.ts"
@@ -148,35 +149,46 @@ export const yieldWith = <A, E, R>(
       invalid(quiescent ? "TaskService.yieldQuiescent" : "TaskService.yieldSlot", "self", self, "an Effect")
     )
   }
-  return Effect.withFiber((fiber) => {
-    const task = pool.taskOf(fiber)
-    if (task === undefined) return self // outside any task, or on a child fiber of a body
+  // One step decides and releases: `uninterruptibleMask`'s own step runs on the calling
+  // fiber, so `Fiber.getCurrent()` is that fiber (no `withFiber` of its own).
+  return Effect.uninterruptibleMask((restore) => {
+    const task = pool.taskOf(Fiber.getCurrent()!)
+    if (task === undefined) return restore(self) // outside any task, or on a child fiber of a body
     const releaseSlot = task.holdsSlot && pool.admission.bound !== Infinity
     const leaveCount = quiescent && task.counted
-    if (!releaseSlot && !leaveCount) return self // an enclosing yield already released what this one would
-    return Effect.uninterruptibleMask((restore) => {
-      const previous = task.state
-      if (releaseSlot) pool.admission.release(task)
-      if (leaveCount) pool.uncount(task)
-      pool.setState(task, leaveCount ? State.YieldedQuiescent : State.YieldedSlot)
-      // the region runs under a scheduler and a tracer of its own (see `quiescence.ts`)
-      const region = leaveCount
-        ? Effect.updateContext(
-          restore(self),
-          regionContext(pool.quiescence.regionOf(task)) as (context: Context.Context<R>) => Context.Context<R>
-        )
-        : restore(self)
-      // However `self` ends (interrupted too), the step after it runs uninterruptibly:
-      // counted again as soon as `self` ends, before waiting for a slot; until the
-      // slot is back it is a parked task (`acquireSlot` makes it running). Waiting for
-      // the slot is interruptible; an interrupted wait takes no slot, and a slot
-      // granted meanwhile is given back by the task's exit.
-      return Effect.flatMap(Effect.exit(region), (exit) => {
-        if (leaveCount) pool.recount(task)
-        pool.setState(task, releaseSlot ? State.Requeued : previous)
-        if (!releaseSlot) return exit
-        return Effect.andThen(restore(acquireSlot(pool, task)), exit)
-      })
+    if (!releaseSlot && !leaveCount) return restore(self) // an enclosing yield already released what this one would
+    const previous = task.state
+    if (releaseSlot) pool.admission.release(task)
+    if (leaveCount) pool.uncount(task)
+    pool.setState(task, leaveCount ? State.YieldedQuiescent : State.YieldedSlot)
+    // the region runs under a scheduler and a tracer of its own (see `quiescence.ts`)
+    const region = leaveCount
+      ? Effect.updateContext(
+        restore(self),
+        regionContext(pool.quiescence.regionOf(task)) as (context: Context.Context<R>) => Context.Context<R>
+      )
+      : restore(self)
+    // However `self` ends (interrupted too), the step after it runs uninterruptibly:
+    // counted again as soon as `self` ends, before waiting for a slot. A free slot
+    // nobody waits for is taken in this same step; otherwise the task is a parked
+    // task until the slot is back (`acquireSlot` makes it running). Waiting for the
+    // slot is interruptible; an interrupted wait takes no slot, and a slot granted
+    // meanwhile is given back by the task's exit.
+    return Effect.flatMap(Effect.exit(region), (exit) => {
+      if (leaveCount) pool.recount(task)
+      if (!releaseSlot) {
+        pool.setState(task, previous)
+        return exit
+      }
+      if (pool.admission.takeIfFree(task)) {
+        pool.setState(task, State.Running)
+        return exit
+      }
+      pool.setState(task, State.Requeued)
+      // an interrupted wait ends the task interrupted, with `self`'s outcome dropped: a
+      // failure kept beside the interruption could be caught, and the body would go
+      // on without a slot
+      return Effect.andThen(restore(acquireSlot(pool, task)), exit)
     })
   })
 }
