@@ -132,8 +132,10 @@ Profiles (\`node --cpu-prof\`) of effect-task, measured while writing this page:
   are what is cold.
 
 - **Synchronous bodies against \`Effect.forEach\` and the promise libraries.** \`Effect.forEach\` forks one
-  fiber per item too, but walks a ready array with no per-item call on the caller's side: about 0.2 µs per
-  item. The benchmark calls \`go\` N times from an \`Effect.gen\` loop: one generator step and one
+  fiber per item too, but walks a ready array with no per-item call on the caller's side, runs each child
+  inside its own step (\`forkUnsafe\` with \`immediate\`), and a child that ends synchronously is never
+  observed or added to its set (a body that already is an \`Exit\`, such as \`Effect.void\`, is not forked
+  at all): about 0.2 µs per item. The benchmark calls \`go\` N times from an \`Effect.gen\` loop: one generator step and one
   \`Effect.withFiber\` effect per call cost about 0.22 µs (measured: a loop of \`yield* Effect.withFiber(() =>
   Effect.void)\` costs 216 ns per iteration), which alone is \`Effect.forEach\`'s whole cost per item. The
   task then gets its own fiber (\`Effect.runForkWith\` and an exit observer: about 0.18 µs), and is
@@ -151,18 +153,25 @@ Profiles (\`node --cpu-prof\`) of effect-task, measured while writing this page:
   dispatcher per fiber), one turn runs every task fiber's hop in one batch. Against \`Effect.forEach\`, which
   pays the same per-fiber work (\`FiberImpl\`, \`runLoop\`, async context), effect-task is at 0.9–1.0x at
   N = 100k with bounds 8 and 64 and ahead (1.8x) unbounded; the misses are the N = 1k and 10k cells.
-- **N = 1,000 and 10,000: the full GC before every run.** The matrix collects garbage before each run, and
-  after a collection a run costs several times a warm one, for effect-task more than for the others: measured,
-  1,000 sync bodies at bound 8 take 0.89 ms warm and 3.2 ms right after a \`gc()\` (\`Effect.forEach\`:
-  0.23 and 0.52 ms; an empty service's build and close: 0.14 and 0.45 ms). With the shape anchor in place
-  the remaining deoptimizations after a collection are in Effect's own code (\`--trace-deopt\`, 31 runs:
-  the generator's \`next\` 28 times, \`makePrimitiveProto\` 6, \`makeExit\` 4, \`EffectProto\` 4,
-  \`SingleShotGen\` 3, \`evaluate\` 2); self time of such runs, the collections left out: \`evaluate\`,
-  the caller's \`Effect.gen\` loop, \`runLoop\`, \`runForkWith\`, \`makePrimitiveProto\`, \`makeExit\` at
-  the top, the pool's \`grantWaiting\` and \`start\` at 0.7–0.8% each. effect-task runs more of Effect per
-  task (the caller's \`go\`, the task's own fiber with its exit observer) than \`Effect.forEach\` does per
-  item, so it pays more of this re-warming; the promise libraries run none of it. Warm, without the
-  collection, 1k cells cost 1.1–1.3 µs per task, close to the 1M cells.
+- **N = 1,000 and 10,000: the full GC before every run, and the JIT.** The matrix collects garbage before each
+  run, and a run right after a full collection costs more for every implementation, for effect-task the most.
+  Measured in steady state (one implementation per process, 1,500 warm runs of 1,000 sync bodies at bound 8 first,
+  then 30 runs each way, medians): effect-task 1.6 µs per task without a collection and 4.6 µs right after one
+  (a second process: 0.95 and 3.7); \`Effect.forEach\` 0.35 and 2.1; p-limit 1.0 and 2.7; fastq 0.30 and 0.64.
+  It is not deoptimization any more: \`--trace-deopt\` counted 4 deoptimizations over those 20 collections
+  (since the shape anchor, see above); not collection work during the run (\`--trace-gc\`: none); not the
+  collector's background threads (a 5 ms or 30 ms pause after \`gc()\` changes nothing); and not a
+  re-warming a short run would pay off (a 200-task run of the same implementation between the collection and
+  the measured run changes nothing either). What V8 state a full collection resets here was not found; the cost
+  grows with how much code and how many object shapes a run touches, so effect-task (the caller's \`go\`, a
+  fiber and a task per body, the service's layer) pays most and fastq least. Without the matrix's collection,
+  the 1k cells measure the JIT instead: alone in a process, effect-task's 1,000-task run costs 33 µs per task
+  the first time, 5.1 µs at the 10th run, 1.5 µs at the 40th and 0.87 µs at the 400th; \`Effect.forEach\`
+  5.0, 0.76, 0.40 and 0.14; p-limit 4.4, 1.5, 0.93 and 0.89: effect-task needs some 100,000–400,000 tasks
+  before all of its path runs optimized, the others a tenth of that. The warm-up before the matrix is two rounds
+  of 10,000 per body and bound, so its 1k cells see part of that curve too. Earlier measurements of the same
+  cell: 1,000 sync bodies at bound 8 take 0.89 ms warm and 3.2 ms right after a \`gc()\` (an empty service's
+  build and close: 0.14 and 0.45 ms; warm, a build and close costs 25 µs, 25 ns per task of a 1k run).
 - **Bookkeeping, hop bodies at bound 8.** The loss is measured against the no-bookkeeping strategy in the same
   process (see above): both variants run the same pool code, with their accounting calls into two classes;
   the quartiles of the hop cells span 5–25% at bound 8 and cross zero at 64 and unbounded, the synchronous cells
@@ -179,15 +188,21 @@ Profiles (\`node --cpu-prof\`) of effect-task, measured while writing this page:
 - **A submit to a busy key** is bounded the same way: 100 ns is below what any Effect-returning call costs in an
   \`Effect.gen\` loop (\`yield* Effect.void\`, an already completed effect, costs 76 ns; \`yield*
   Effect.sync(f)\` 116 ns; anything that reads the caller's fiber, 216 ns).
-- **Yield round trips.** In a task's own loop a \`yieldSlot\` costs about 2.4 µs above the plain \`yieldNow\`:
-  giving the slot back and taking it again are two pool steps of a few tens of nanoseconds, and the rest is
-  the Effect structure around them (\`withFiber\`, \`uninterruptibleMask\`, \`exit\`, the \`callback\` that
-  takes the slot back atomically, each a fiber step). A \`yieldQuiescent\` adds the region: a scheduler, a
-  tracer and a context of its own per entry, a fiber-context cache rebuilt for it (\`makeFiberContextCache\`)
-  and a dispatcher made afresh on the way out, and a tracer hook on every operation inside. Self time, 8 tasks
-  each looping over \`yieldQuiescent(yieldNow)\`: GC 8.8%, \`runLoop\` 8.6%, \`evaluate\` 5.5%, \`getCont\`
-  4.7%, \`PrimitiveImpl\` 4.2%, the region's \`enter\` 3.3%, \`makeExit\` 3.0%, the yield's own closures
-  2.5% and 1.7%, \`makeFiberContextCache\` 1.8%. Behind a backlog (the second column) the round trip also
-  waits behind every parked task, as first come, first served requires.
+- **Yield round trips.** A \`yieldSlot\` decides in \`uninterruptibleMask\`'s own step (it reads the fiber with
+  \`Fiber.getCurrent()\`, no \`withFiber\` of its own) and, when a slot is free and nobody waits, its
+  after-step takes the slot back in the same step; only a task that must wait goes through the \`callback\`
+  (\`packages/task/src/internal/runs.ts\`). Against the build before that change, in one process, 21 rounds,
+  three runs: 0.8 µs less per \`yieldSlot\` round trip (1.56–1.96 µs above the plain body before, 0.66–1.12 µs
+  after) and 0.5–0.8 µs less per \`yieldQuiescent\`. What is left is Effect's own steps: the mask, the
+  \`interruptible\` around \`self\`, \`exit\` and the \`flatMap\` after it (self time, 8 tasks each
+  looping over \`yieldSlot(yieldNow)\`, idle time left out: \`runLoop\`, \`evaluate\`, the mask's
+  callback, \`getCont\`, \`makeExit\`, \`runInAsyncScope\` on top; the pool's \`setState\`, its only frame
+  in the list, 0.5%). The same after-step built on \`Effect.onExit\` (one step fewer) was dropped: when the wait
+  for the slot is interrupted after \`self\` failed, \`onExit\` keeps the failure beside the interruption,
+  a body could catch it and go on without a slot (a test pins the interrupted outcome). A \`yieldQuiescent\`
+  adds the region: a scheduler, a tracer and a context of its own per entry, a fiber-context cache rebuilt
+  for it and for the way out (\`makeFiberContextCache\` 4.8%, the context's overlays and lookups 8%), the
+  region's \`enter\` 1.8%, and a tracer hook on every operation inside. Behind a backlog (the second column)
+  the round trip also waits behind every parked task, as first come, first served requires.
 `
 }

@@ -30,7 +30,9 @@
  *
  * Ordering: taking a slot back (`acquireSlot`) checks and queues inside the
  * callback's registration — one step, so no yield can fall between them
- * and strand the task behind a slot freed meanwhile.
+ * and strand the task behind a slot freed meanwhile. A yield's after-step
+ * first tries `takeIfFree` in its own (uninterruptible) step: a free slot
+ * nobody waits for is taken at once, without the callback.
  *
  * @internal
  */
