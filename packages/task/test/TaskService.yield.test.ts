@@ -187,69 +187,49 @@ describe("TaskService.yieldSlot", () => {
     }
   })
 
-  it.effect("a task interrupted while waiting to get its slot back leaks nothing", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const gauge = new Gauge()
-      const ref: { fiber?: Fiber.Fiber<unknown, unknown> } = {}
-      const innerGate = yield* Latch.make(false)
-      const events: Array<string> = []
-      yield* tasks.go(
-        "T",
-        tracked(
-          gauge,
-          "T",
-          Effect.gen(function*() {
-            yield* captureFiber(ref)
-            yield* releasing(gauge, tasks, "slot", innerGate.await)
-            events.push("T:back")
-          })
-        )
-      )
-      yield* until("the body runs", () => ref.fiber !== undefined)
-      yield* untilState(tasks, "T", "yielded-slot")
-      const fill = yield* freshBatch(tasks, gauge, 2, 2)
-      yield* innerGate.open
-      yield* untilState(tasks, "T", "parked")
-      // T is queued for its slot: interrupt it there
-      yield* Fiber.interrupt(ref.fiber!)
-      assert.strictEqual(yield* tasks.activeCount, 2)
-      yield* fill.open
-      yield* tasks.blockTillDone
-      assert.deepStrictEqual(events, [])
-      assert.strictEqual(yield* tasks.failures, 0)
-      gauge.resetHigh()
-      yield* boundStillExact(tasks, gauge, 7, 2)
-    }).pipe(Effect.provide(TaskService.layerBounded(2))))
-
-  it.effect("a wait to get the slot back that is interrupted ends the task interrupted, whatever self returned", () =>
-    Effect.gen(function*() {
-      const tasks = yield* TaskService
-      const gauge = new Gauge()
-      const ref: { fiber?: Fiber.Fiber<unknown, unknown> } = {}
-      const innerGate = yield* Latch.make(false)
-      yield* tasks.go(
-        "T",
-        Effect.andThen(captureFiber(ref), tasks.yieldSlot(Effect.andThen(innerGate.await, Effect.fail("typed"))))
-      )
-      yield* until("the body runs", () => ref.fiber !== undefined)
-      yield* untilState(tasks, "T", "yielded-slot")
-      const fill = yield* freshBatch(tasks, gauge, 2, 2)
-      yield* innerGate.open
-      yield* untilState(tasks, "T", "parked")
-      yield* Fiber.interrupt(ref.fiber!)
-      const exit = yield* Fiber.await(ref.fiber!)
-      assert.isTrue(Exit.isFailure(exit))
-      if (Exit.isFailure(exit)) {
-        // a failure kept beside the interruption could be caught, and the body would go on without a slot
-        assert.deepStrictEqual(exit.cause.reasons.map((reason) => reason._tag), ["Interrupt"])
-      }
-      yield* fill.open
-      yield* tasks.blockTillDone
-      assert.strictEqual(yield* tasks.failures, 0)
-      gauge.resetHigh()
-      yield* boundStillExact(tasks, gauge, 7, 2)
-    }).pipe(Effect.provide(TaskService.layerBounded(2))))
+  describe("a task interrupted while waiting to get its slot back leaks nothing and ends interrupted, whatever self returned", () => {
+    for (const [outcome, inner] of outcomes.filter(([kind]) => kind !== "interruption")) {
+      it.effect(`after ${outcome}`, () =>
+        Effect.gen(function*() {
+          const tasks = yield* TaskService
+          const gauge = new Gauge()
+          const ref: { fiber?: Fiber.Fiber<unknown, unknown> } = {}
+          const innerGate = yield* Latch.make(false)
+          const events: Array<string> = []
+          yield* tasks.go(
+            "T",
+            tracked(
+              gauge,
+              "T",
+              Effect.gen(function*() {
+                yield* captureFiber(ref)
+                yield* releasing(gauge, tasks, "slot", Effect.andThen(innerGate.await, inner))
+                events.push("T:back")
+              })
+            )
+          )
+          yield* until("the body runs", () => ref.fiber !== undefined)
+          yield* untilState(tasks, "T", "yielded-slot")
+          const fill = yield* freshBatch(tasks, gauge, 2, 2)
+          yield* innerGate.open
+          yield* untilState(tasks, "T", "parked")
+          // T is queued for its slot: interrupt it there
+          yield* Fiber.interrupt(ref.fiber!)
+          const exit = yield* Fiber.await(ref.fiber!)
+          // only the interruption: a failure kept beside it could be caught, and the body would go on without a slot
+          assert.deepStrictEqual(Exit.isFailure(exit) ? exit.cause.reasons.map((reason) => reason._tag) : [], [
+            "Interrupt"
+          ])
+          assert.strictEqual(yield* tasks.activeCount, 2)
+          yield* fill.open
+          yield* tasks.blockTillDone
+          assert.deepStrictEqual(events, [])
+          assert.strictEqual(yield* tasks.failures, 0)
+          gauge.resetHigh()
+          yield* boundStillExact(tasks, gauge, 7, 2)
+        }).pipe(Effect.provide(TaskService.layerBounded(2))))
+    }
+  })
 
   it.effect("a task interrupted while its inner effect runs leaks nothing", () =>
     Effect.gen(function*() {
