@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Checks that the code in the docs is the code that is compiled and run.
 //
-// A marked block in docs/*.md, README.md or packages/task/README.md
+// A marked block in docs/*.md, README.md, packages/task/README.md or
+// packages/cluster/README.md
 //
 //   <!-- example: docs/examples/name.ts -->
 //
@@ -28,7 +29,7 @@ const docsDir = path.join(root, "docs")
 const pages = fs.existsSync(docsDir)
   ? fs.readdirSync(docsDir).filter((name) => name.endsWith(".md")).map((name) => path.join("docs", name))
   : []
-for (const readme of ["README.md", "packages/task/README.md"]) {
+for (const readme of ["README.md", "packages/task/README.md", "packages/cluster/README.md"]) {
   if (fs.existsSync(path.join(root, readme))) pages.push(readme)
 }
 
