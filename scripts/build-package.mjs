@@ -1,6 +1,8 @@
-// Builds packages/task/dist from a clean state for packing (the package's
-// `prepack`): removes dist and the build info, compiles, then rewrites the
-// relative `.ts` specifiers in the emitted declarations to `.js`.
+// Builds a package's dist from a clean state for packing (the `prepack` of
+// effect-task and effect-task-cluster: `node ../../scripts/build-package.mjs .`,
+// the argument being the package's directory): removes dist and the build
+// info, compiles, then rewrites the relative `.ts` specifiers in the emitted
+// declarations to `.js`.
 // `rewriteRelativeImportExtensions` rewrites them in the JavaScript only;
 // TypeScript 6 still writes `from "./TaskService.ts"` into `.d.ts` files, which
 // a consumer's compiler cannot resolve (dist holds no `.ts` files).
@@ -11,7 +13,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..")
-const pkg = path.join(root, "packages/task")
+const pkg = path.resolve(process.argv[2] ?? path.join(root, "packages/task"))
 const dist = path.join(pkg, "dist")
 
 rmSync(dist, { recursive: true, force: true })

@@ -12,6 +12,12 @@
 //    `nodenext` and `bundler`, with the library's declarations type-checked,
 //    and runs each build.
 //
+// 5. packs effect-task-cluster the same way (publint, the declarations'
+//    relative imports), installs it into the same consumer with its peers
+//    (`@effect/platform-node`, `@effect/sql-pg` at pinned versions), imports
+//    it from Node and compiles its README example (docs/examples/
+//    cluster-readme.ts; compiled, not run: it starts a runner).
+//
 // Any failure exits non-zero. Set KEEP_PACK_DIR=1 to keep the directory.
 import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -21,6 +27,7 @@ import { fileURLToPath } from "node:url"
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..")
 const versions = { effect: "4.1.0", typescript: "6.0.3", "@types/node": "22.20.5" }
+const clusterPeers = { "@effect/platform-node": "4.1.0", "@effect/sql-pg": "4.0.5" }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "effect-task-pack-"))
 const fail = (message) => {
@@ -72,17 +79,20 @@ const declarations = (dir) =>
     return entry.isDirectory() ? declarations(file) : entry.name.endsWith(".d.ts") ? [file] : []
   })
 const relative = /(?:from|import|module)\s*\(?\s*(["'])(\.{1,2}\/[^"']*)\1/g
-let checked = 0
-for (const file of declarations(path.join(installedDir, "dist"))) {
-  for (const [, , specifier] of readFileSync(file, "utf8").matchAll(relative)) {
-    const where = `${path.relative(installedDir, file)} imports "${specifier}"`
-    if (!specifier.endsWith(".js")) fail(`${where}: not a .js path`)
-    const target = path.join(path.dirname(file), specifier.replace(/\.js$/, ".d.ts"))
-    if (!existsSync(target)) fail(`${where}: ${path.relative(installedDir, target)} is not in the package`)
-    checked++
+const checkDeclarations = (packageDir) => {
+  let checked = 0
+  for (const file of declarations(path.join(packageDir, "dist"))) {
+    for (const [, , specifier] of readFileSync(file, "utf8").matchAll(relative)) {
+      const where = `${path.relative(packageDir, file)} imports "${specifier}"`
+      if (!specifier.endsWith(".js")) fail(`${where}: not a .js path`)
+      const target = path.join(path.dirname(file), specifier.replace(/\.js$/, ".d.ts"))
+      if (!existsSync(target)) fail(`${where}: ${path.relative(packageDir, target)} is not in the package`)
+      checked++
+    }
   }
+  if (checked === 0) fail(`found no relative imports in the declarations of ${path.basename(packageDir)}`)
 }
-if (checked === 0) fail("found no relative imports in the shipped declarations")
+checkDeclarations(installedDir)
 
 // The README's program, run, plus a line that must not type-check: if the
 // declarations did not resolve, `TaskService` would be `any` and the
@@ -125,5 +135,54 @@ for (const [name, resolution] of Object.entries(setups)) {
   if (!out.includes("consumer: the README program ran")) fail(`the ${name} build did not finish the program`)
 }
 
+// effect-task-cluster: packed, linted, installed beside effect-task with its peers
+const clusterDir = path.join(dir, "cluster")
+mkdirSync(clusterDir)
+run(root, "pnpm", ["--filter", "effect-task-cluster", "pack", "--pack-destination", clusterDir])
+const clusterTarballs = readdirSync(clusterDir).filter((name) => name.endsWith(".tgz"))
+if (clusterTarballs.length !== 1) fail(`expected one cluster tarball, found ${clusterTarballs.join(", ") || "none"}`)
+const clusterTarball = path.join(clusterDir, clusterTarballs[0])
+run(root, process.execPath, [path.join(root, "node_modules/publint/src/cli.js"), "run", clusterTarball, "--strict"])
+run(consumer, "npm", [
+  "install",
+  "--no-audit",
+  "--no-fund",
+  "--prefer-offline",
+  clusterTarball,
+  ...Object.entries(clusterPeers).map(([name, version]) => `${name}@${version}`)
+])
+const clusterInstalled = path.join(consumer, "node_modules/effect-task-cluster")
+checkDeclarations(clusterInstalled)
+const exported = run(consumer, process.execPath, [
+  "--input-type=module",
+  "-e",
+  `const m = await import("effect-task-cluster"); console.log(Object.keys(m).sort().join(","))`
+]).trim()
+for (const name of ["ClusterCoalescer", "ClusterRunner", "Fencing", "Retention"]) {
+  if (!exported.split(",").includes(name)) fail(`effect-task-cluster does not export ${name} (exports: ${exported})`)
+}
+writeFileSync(
+  path.join(consumer, "cluster.ts"),
+  readFileSync(path.join(root, "docs/examples/cluster-readme.ts"), "utf8")
+)
+for (const [name, resolution] of Object.entries(setups)) {
+  const config = `tsconfig.cluster-${name}.json`
+  writeFileSync(
+    path.join(consumer, config),
+    JSON.stringify(
+      // the peers' own declarations are theirs to check: only how ours resolve and type-check
+      { compilerOptions: { ...base, ...resolution, skipLibCheck: true, noEmit: true }, files: ["cluster.ts"] },
+      null,
+      2
+    )
+  )
+  run(consumer, process.execPath, [tsc, "-p", config])
+}
+
 if (process.env["KEEP_PACK_DIR"] === undefined) rmSync(dir, { recursive: true, force: true })
 console.log(`check-pack: ${tarballs[0]} passes publint and builds and runs under nodenext and bundler`)
+console.log(
+  `check-pack: ${
+    clusterTarballs[0]
+  } passes publint, imports from Node and its README example compiles under nodenext and bundler`
+)
