@@ -182,7 +182,7 @@ export const yieldWith = <A, E, R>(
         pool.setState(task, previous)
         return exit
       }
-      if (pool.admission.takeIfFree(task)) {
+      if (task.holdsSlot || pool.admission.takeIfFree(task)) {
         pool.setState(task, State.Running)
         return exit
       }
