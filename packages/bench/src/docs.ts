@@ -205,9 +205,10 @@ Profiles (\`node --cpu-prof\`) of effect-task, measured while writing this page:
   \`interruptible\` around \`self\`, \`exit\` and the \`flatMap\` after it (self time, 8 tasks each
   looping over \`yieldSlot(yieldNow)\`, idle time left out: \`runLoop\`, \`evaluate\`, the mask's
   callback, \`getCont\`, \`makeExit\`, \`runInAsyncScope\` on top; the pool's \`setState\`, its only frame
-  in the list, 0.5%). The same after-step built on \`Effect.onExit\` (one step fewer) was dropped: when the wait
-  for the slot is interrupted after \`self\` failed, \`onExit\` keeps the failure beside the interruption,
-  a body could catch it and go on without a slot (a test pins the interrupted outcome). A \`yieldQuiescent\`
+  in the list, 0.5%). The same after-step built on \`Effect.onExit\` (one step fewer) was dropped: it changes an
+  outcome. When the wait for the slot is interrupted after \`self\` failed or died, \`onExit\` keeps that
+  failure beside the interruption, and the task would count, and be logged, as failed instead of interrupted
+  (a table test pins the interrupted outcome for success, failure and defect). A \`yieldQuiescent\`
   adds the region: a scheduler, a tracer and a context of its own per entry, a fiber-context cache rebuilt
   for it and for the way out (\`makeFiberContextCache\` 4.8%, the context's overlays and lookups 8%), the
   region's \`enter\` 1.8%, and a tracer hook on every operation inside. Behind a backlog (the second column)

@@ -194,9 +194,8 @@ export interface Shape {
    *
    * The task stays counted in `activeCount`. However `self` ends the slot
    * accounting stays exact; waiting to get the slot back is interruptible
-   * (an interrupted wait ends the task interrupted, whatever `self` returned:
-   * a failure kept beside the interruption could be caught, and the body
-   * would go on without a slot).
+   * (an interrupted wait ends the task with the interruption alone, whatever
+   * `self` returned: it counts as interrupted, not as failed).
    * Outside a task body, on a fiber the body forked, inside an enclosing
    * yield that already gave the slot back, or on an unbounded service,
    * `self` runs unchanged. A non-Effect `self` dies with an

@@ -187,9 +187,8 @@ export const yieldWith = <A, E, R>(
         return exit
       }
       pool.setState(task, State.Requeued)
-      // an interrupted wait ends the task interrupted, with `self`'s outcome dropped: a
-      // failure kept beside the interruption could be caught, and the body would go
-      // on without a slot
+      // an interrupted wait ends the task with the interruption alone, `self`'s
+      // outcome dropped: it counts as interrupted, not as failed
       return Effect.andThen(restore(acquireSlot(pool, task)), exit)
     })
   })
