@@ -175,15 +175,17 @@ Profiles (\`node --cpu-prof\`) of effect-task, measured while writing this page:
 - **Bookkeeping.** The loss is measured against the no-bookkeeping strategy in the same process (see above):
   both variants run the same pool code, with their accounting calls into two classes. One pair of runs varies
   by 10–20% on this shared machine, so the cell that reads worst moves from run to run (the previous full run:
-  hop at bound 8, 16%, and 64/sync 2.1%; this one: 64/sync 13.9%). Measured apart (\`process.cpuUsage\` as well
-  as wall time, 25 pairs of N = 200,000): 64/sync 5.1% wall and 8.4% CPU, 8/hop 10.3% and 8.2%; with the
-  service's clock made to return 0 and everything else of the bookkeeping kept, the same cells lose −3.8% and
-  0.7%, 4.8% and 1.4%: the cost is the clock. On the live clock a service reads \`Date.now\` 0.098 times per
-  task with synchronous bodies (readings are shared within a turn, see "How times are read") and 0.66 times
-  per task with one-hop bodies at bound 8, where every turn advances only 8 bodies and starts a new sharing
-  window (two readings, then doubling), plus one \`setImmediate\` per turn that closes the window. Reading
-  less often would make times later than the work they time; a service that needs no times at all cannot
-  switch them off (the strategy is internal).
+  hop at bound 8, 16%, and 64/sync 2.1%; this one: 64/sync 13.9%). Measured apart with CPU time
+  (\`process.cpuUsage\`) as well as wall time, N = 200,000: 64/sync 5.4–8.4% CPU (two runs of 61 pairs),
+  8/hop 8.2% (25 pairs). With the service's clock made to return 0 and everything else of the bookkeeping
+  kept, the same cells lose 3.5–3.7% and 1.4%: on one-hop bodies the live clock is nearly all of the cost,
+  on synchronous ones about half, the rest being the histograms, counters and span check (some 20 ns per
+  task). On the live clock a service reads \`Date.now\` 0.098 times per task with synchronous bodies
+  (readings are shared within a turn, see "How times are read") and 0.66 times per task with one-hop bodies
+  at bound 8, where every turn advances only 8 bodies and starts a new sharing window (two readings, then
+  doubling), plus one \`setImmediate\` per turn that closes the window. Sharing a reading across more
+  events would loosen the accuracy bound that observability.md states; a service cannot switch its times
+  off (the strategy is internal).
 - **Coalescer burst.** A million \`submit\` calls from an \`Effect.gen\` loop take a quarter to half a second:
   one generator step and one \`Effect.withFiber\` effect per call (the submit needs the caller's fiber for the
   run's context) cost about 0.22 µs before the coalescer does anything, and its own step (a key lookup and a
