@@ -43,12 +43,17 @@ const run = (cwd, command, args) => {
   return result.stdout
 }
 
-run(root, "pnpm", ["--filter", "effect-task", "pack", "--pack-destination", dir])
-const tarballs = readdirSync(dir).filter((name) => name.endsWith(".tgz"))
-if (tarballs.length !== 1) fail(`expected one tarball, found ${tarballs.join(", ") || "none"}`)
-const tarball = path.join(dir, tarballs[0])
-
-run(root, process.execPath, [path.join(root, "node_modules/publint/src/cli.js"), "run", tarball, "--strict"])
+/** Packs the workspace package `name` into a directory of its own under `dir`, lints it; returns the tarball. */
+const pack = (name) => {
+  const destination = path.join(dir, `pack-${name}`)
+  mkdirSync(destination)
+  run(root, "pnpm", ["--filter", name, "pack", "--pack-destination", destination])
+  const tarballs = readdirSync(destination).filter((file) => file.endsWith(".tgz"))
+  if (tarballs.length !== 1) fail(`expected one tarball of ${name}, found ${tarballs.join(", ") || "none"}`)
+  const tarball = path.join(destination, tarballs[0])
+  run(root, process.execPath, [path.join(root, "node_modules/publint/src/cli.js"), "run", tarball, "--strict"])
+  return tarball
+}
 
 const consumer = path.join(dir, "consumer")
 mkdirSync(consumer)
@@ -56,14 +61,19 @@ writeFileSync(
   path.join(consumer, "package.json"),
   JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2)
 )
-run(consumer, "npm", [
-  "install",
-  "--no-audit",
-  "--no-fund",
-  "--prefer-offline",
-  tarball,
-  ...Object.entries(versions).map(([name, version]) => `${name}@${version}`)
-])
+/** Installs `tarball` into the consumer with `pins` ({ name: version }) from the registry. */
+const install = (tarball, pins) =>
+  run(consumer, "npm", [
+    "install",
+    "--no-audit",
+    "--no-fund",
+    "--prefer-offline",
+    tarball,
+    ...Object.entries(pins).map(([name, version]) => `${name}@${version}`)
+  ])
+
+const tarball = pack("effect-task")
+install(tarball, versions)
 
 const installedDir = path.join(consumer, "node_modules/effect-task")
 const installed = JSON.parse(readFileSync(path.join(installedDir, "package.json"), "utf8"))
@@ -136,21 +146,8 @@ for (const [name, resolution] of Object.entries(setups)) {
 }
 
 // effect-task-cluster: packed, linted, installed beside effect-task with its peers
-const clusterDir = path.join(dir, "cluster")
-mkdirSync(clusterDir)
-run(root, "pnpm", ["--filter", "effect-task-cluster", "pack", "--pack-destination", clusterDir])
-const clusterTarballs = readdirSync(clusterDir).filter((name) => name.endsWith(".tgz"))
-if (clusterTarballs.length !== 1) fail(`expected one cluster tarball, found ${clusterTarballs.join(", ") || "none"}`)
-const clusterTarball = path.join(clusterDir, clusterTarballs[0])
-run(root, process.execPath, [path.join(root, "node_modules/publint/src/cli.js"), "run", clusterTarball, "--strict"])
-run(consumer, "npm", [
-  "install",
-  "--no-audit",
-  "--no-fund",
-  "--prefer-offline",
-  clusterTarball,
-  ...Object.entries(clusterPeers).map(([name, version]) => `${name}@${version}`)
-])
+const clusterTarball = pack("effect-task-cluster")
+install(clusterTarball, clusterPeers)
 const clusterInstalled = path.join(consumer, "node_modules/effect-task-cluster")
 checkDeclarations(clusterInstalled)
 const exported = run(consumer, process.execPath, [
@@ -180,9 +177,9 @@ for (const [name, resolution] of Object.entries(setups)) {
 }
 
 if (process.env["KEEP_PACK_DIR"] === undefined) rmSync(dir, { recursive: true, force: true })
-console.log(`check-pack: ${tarballs[0]} passes publint and builds and runs under nodenext and bundler`)
+console.log(`check-pack: ${path.basename(tarball)} passes publint and builds and runs under nodenext and bundler`)
 console.log(
   `check-pack: ${
-    clusterTarballs[0]
+    path.basename(clusterTarball)
   } passes publint, imports from Node and its README example compiles under nodenext and bundler`
 )
