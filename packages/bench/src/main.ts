@@ -140,7 +140,7 @@ const onlyKinds = ((): Array<BodyKind> | undefined => {
 const bookkeepingConfig: BookkeepingConfig = onlyKinds !== undefined
   ? { n: 200_000, bounds: [8, 64, Infinity], kinds: onlyKinds, rounds: 25, log: progress }
   : quick
-  ? { n: 100_000, bounds: [8, Infinity], kinds: ["sync", "hop"], rounds: 5, log: progress }
+  ? { n: 50_000, bounds: [8, Infinity], kinds: ["sync", "hop"], rounds: 5, log: progress }
   : { n: 200_000, bounds: [8, 64, Infinity], kinds: ["sync", "hop", "promise-hop"], rounds: 25, log: progress }
 
 const main = async (): Promise<number> => {
