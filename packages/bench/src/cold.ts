@@ -16,7 +16,7 @@ import { execFileSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import type { BodyKind } from "./bodies.ts"
 import type { ImplName } from "./impls.ts"
-import { boundLabel, quantile } from "./matrix.ts"
+import { boundLabel, quantile, summarize } from "./matrix.ts"
 
 /** The implementations of the cold cell. */
 export const coldImpls: ReadonlyArray<ImplName> = ["effect-task", "p-limit", "fastq", "p-queue", "Effect.forEach"]
@@ -117,13 +117,7 @@ export const measureCold = (config: ColdConfig): ColdResult => {
           cell.results[name]!.importMs.push(report.importMs)
         }
       }
-      for (const result of Object.values(cell.results)) {
-        if (result.timesMs.length === 0) continue
-        result.medianMs = quantile(result.timesMs, 0.5)
-        result.throughput = config.n / (result.medianMs / 1000)
-      }
-      const base = cell.results["effect-task"]?.throughput ?? NaN
-      for (const result of Object.values(cell.results)) result.ratio = result.throughput / base
+      summarize(cell.results, config.n)
       cells.push(cell)
       config.log(
         `${label}: ` +

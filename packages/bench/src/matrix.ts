@@ -55,6 +55,29 @@ export const quantile = (xs: ReadonlyArray<number>, q: number): number => {
 
 const median = (xs: ReadonlyArray<number>): number => quantile(xs, 0.5)
 
+/** What `summarize` fills in: a result's median run time, its throughput and its ratio to effect-task's. */
+interface Summarized {
+  readonly timesMs: ReadonlyArray<number>
+  medianMs: number
+  throughput: number
+  ratio: number
+}
+
+/**
+ * Sets every result's median time and throughput for `n` bodies (results
+ * without a sample are left as they are), then its ratio to effect-task's
+ * throughput in the same cell.
+ */
+export const summarize = (results: Partial<Record<ImplName, Summarized>>, n: number): void => {
+  for (const result of Object.values(results)) {
+    if (result.timesMs.length === 0) continue
+    result.medianMs = median(result.timesMs)
+    result.throughput = n / (result.medianMs / 1000)
+  }
+  const base = results["effect-task"]?.throughput ?? NaN
+  for (const result of Object.values(results)) result.ratio = result.throughput / base
+}
+
 export const boundLabel = (bound: number): string => (bound === Infinity ? "unbounded" : String(bound))
 
 /** Promise libraries have no separate `promise-hop` body: their `hop` already is a resolved promise. */
@@ -165,16 +188,13 @@ export const runMatrix = async (config: MatrixConfig): Promise<{ cells: Array<Ce
       }
     }
 
+    summarize(cell.results, n)
     for (const impl of implsFor(kind)) {
       const result = cell.results[impl.name]!
       if (result.timesMs.length === 0) continue
-      result.medianMs = median(result.timesMs)
-      result.throughput = n / (result.medianMs / 1000)
       const key = `${impl.name}|${bound}|${kind}`
       history.set(key, [...(history.get(key) ?? []), { n, ms: result.medianMs }])
     }
-    const base = cell.results["effect-task"]?.throughput ?? NaN
-    for (const result of Object.values(cell.results)) result.ratio = result.throughput / base
     cells.push(cell)
     config.log(
       `${label}: ` +
