@@ -11,7 +11,7 @@
  * freed slot goes to the head of the queue in the step that freed it
  * (`release`, `grantWaiting`), so a slot is never idle while someone waits.
  * Changing the policy (priorities, per-key fairness) means changing this
- * file and nothing else: `grantWaiting` picks, `hasFreeSlot` and `take` admit.
+ * file and nothing else: `grantWaiting` picks, `hasFreeSlot` and `takeIfFree` admit.
  *
  * Invariants (after every step; `running` and `bound` are fields here):
  * - `running` = tasks with `holdsSlot`
@@ -97,17 +97,10 @@ export class Admission {
   }
 
   /**
-   * A started task asks for a slot: takes one at once when `hasFreeSlot`
-   * (returns `true`; the caller sets its state), otherwise queues it and
-   * returns `false` (its grant resumes it through the start queue).
+   * Takes a slot for a started task at once when `hasFreeSlot` (returns
+   * `true`; the caller sets its state); never queues it (the caller `park`s
+   * it, and its grant resumes it through the start queue).
    */
-  take(task: Task): boolean {
-    if (this.takeIfFree(task)) return true
-    this.queue.pushTask(task)
-    return false
-  }
-
-  /** Takes a slot for a started task at once when `hasFreeSlot` (returns `true`); never queues it. */
   takeIfFree(task: Task): boolean {
     if (!this.hasFreeSlot()) return false
     this.running++

@@ -31,7 +31,7 @@
  * Ordering: taking a slot back (`acquireSlot`) checks and queues inside the
  * callback's registration — one step, so no yield can fall between them
  * and strand the task behind a slot freed meanwhile. A yield's after-step
- * first tries `takeIfFree` in its own (uninterruptible) step: a free slot
+ * first tries `slotAtOnce` in its own (uninterruptible) step: a free slot
  * nobody waits for is taken at once, without the callback.
  *
  * @internal
@@ -48,21 +48,28 @@ import { regionContext } from "./region.ts"
 import { State, type Task } from "./task.ts"
 
 /**
- * Takes a slot for a started task: at once when one is free and nobody is
- * queued, otherwise at the back of the queue. Interruptible while queued: an
- * interrupted wait leaves the queue; a slot granted meanwhile is given back
- * by the task's exit (`holdsSlot` is the only truth).
+ * The task has a slot in this step: it still holds one, or one is free and
+ * nobody is queued and it takes it. It is running then; `false` when it must
+ * wait.
  */
-export const acquireSlot = (pool: TaskPool, task: Task, waitingState: State = State.Requeued): Effect.Effect<void> =>
+const slotAtOnce = (pool: TaskPool, task: Task): boolean => {
+  if (!task.holdsSlot && !pool.admission.takeIfFree(task)) return false
+  pool.setState(task, State.Running)
+  return true
+}
+
+/**
+ * Takes a slot for a started task (the caller has moved it to its waiting
+ * state): at once when `slotAtOnce`, otherwise at the back of the queue.
+ * Interruptible while queued: an interrupted wait leaves the queue; a slot
+ * granted meanwhile is given back by the task's exit (`holdsSlot` is the
+ * only truth).
+ */
+export const acquireSlot = (pool: TaskPool, task: Task): Effect.Effect<void> =>
   Effect.callback<void>((resume) => {
-    if (task.holdsSlot) return resume(Effect.void)
-    if (pool.admission.take(task)) {
-      pool.setState(task, State.Running)
-      return resume(Effect.void)
-    }
+    if (slotAtOnce(pool, task)) return resume(Effect.void)
+    pool.admission.park(task)
     task.run!.resume = resume
-    task.state = waitingState
-    task.stateSince = pool.now()
     return Effect.sync(() => {
       if (task.queued) {
         pool.admission.leave(task)
@@ -131,7 +138,7 @@ export const requeue = (pool: TaskPool, task: Task, name: string): Effect.Effect
   task.name = name
   pool.setState(task, State.Requeued)
   if (task.holdsSlot) pool.admission.release(task)
-  return acquireSlot(pool, task, State.Requeued)
+  return acquireSlot(pool, task)
 }
 
 /**
@@ -182,10 +189,7 @@ export const yieldWith = <A, E, R>(
         pool.setState(task, previous)
         return exit
       }
-      if (task.holdsSlot || pool.admission.takeIfFree(task)) {
-        pool.setState(task, State.Running)
-        return exit
-      }
+      if (slotAtOnce(pool, task)) return exit
       pool.setState(task, State.Requeued)
       // an interrupted wait ends the task with the interruption alone, `self`'s
       // outcome dropped: it counts as interrupted, not as failed
