@@ -183,7 +183,14 @@ export interface Kill {
 export const overlaps = (rows: ReadonlyArray<RunRow>, kills: ReadonlyArray<Kill>): Array<string> => {
   const found: Array<string> = []
   for (const row of rows) {
-    if (row.overlapped === true) found.push(`${row.key} token ${row.token} on ${row.runner} (fencing)`)
+    if (row.overlapped === true) {
+      // name the run that superseded it too: either side may be the runner at fault
+      const next = rows
+        .filter((other) => other.key === row.key && other.token > row.token)
+        .toSorted((a, b) => a.token - b.token)[0]
+      const by = next === undefined ? "" : `, superseded by token ${next.token} on ${next.runner}`
+      found.push(`${row.key} token ${row.token} on ${row.runner} (fencing${by})`)
+    }
     if (row.ended === undefined) {
       const kill = kills.find((k) => k.runner === row.runner)
       const end = kill?.at ?? Infinity
