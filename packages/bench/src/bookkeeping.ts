@@ -43,9 +43,6 @@ export interface BookkeepingResult {
   readonly failures: ReadonlyArray<string>
 }
 
-/** The target: the bookkeeping takes at most this share of the throughput, in every cell. */
-export const maxLoss = 0.1
-
 /**
  * `effect-task/internal` is exported only under the `effect-task-internal`
  * condition, so that no user imports it by accident: `pnpm bench` runs node

@@ -1,48 +1,168 @@
 /**
- * Runs effect-task alone in one cell, for `node --cpu-prof`:
+ * Runs one cell of the bench alone, for `node --cpu-prof`: a throughput cell
+ * of one implementation (the default), or the cell behind one of the other
+ * targets of docs/performance.md.
  *
- *   node --cpu-prof --cpu-prof-dir=packages/bench/profiles packages/bench/dist/profile.js --n=1000000 --bound=8 --kind=sync
- *   node packages/bench/dist/summarize-profile.js packages/bench/profiles/<file>.cpuprofile
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof packages/bench/dist/profile.js --n=1000000 --bound=8 --kind=sync
+ *   node packages/bench/dist/summarize-profile.js /tmp/prof/<file>.cpuprofile 30 --no-idle
  *
- * `--gc` (with `node --expose-gc`) collects before every run, as the matrix does.
+ * Cells (`--cell=`):
+ * - `throughput` (default): `--impl`, `--n`, `--bound`, `--kind`, `--repeat`;
+ *   `--build=without-bookkeeping` runs effect-task with the no-op accounting
+ *   strategy (needs `node --conditions=effect-task-internal`), for the
+ *   bookkeeping target; `--gc` (with `node --expose-gc`) collects before every
+ *   run, as the matrix does; `--repeat=1` in a fresh process is the cold cell
+ * - `busy-submit`: coalescer submits into running keys (`--n` submits over
+ *   1,000 keys, `--repeat` rounds)
+ * - `burst`: `--n` coalescer submits over 1,000 keys, 1 ms bodies, bound 8
+ * - `yield-slot`, `yield-quiescent`, `yield-plain`: `--bound` tasks that each
+ *   run the body `--n` times (the round-trip cells)
+ *
+ * Every cell checks its outcome as the bench does: a failed check exits 1.
  */
 /* oxlint-disable no-await-in-loop -- runs are sequential on purpose */
-import type { BodyKind } from "./bodies.ts"
-import { impls } from "./impls.ts"
+import * as Effect from "effect/Effect"
+import { parseArgs } from "node:util"
+import { type BodyKind, effectBody } from "./bodies.ts"
+import { measureBusySubmits, measureCoalescer } from "./extras.ts"
+import { type ImplName, impls, type ServiceBuild, taskServiceRun } from "./impls.ts"
 import { checkProbe, resetProbe } from "./probe.ts"
+import { loopOnce, type YieldKind } from "./yields.ts"
 
-const arg = (name: string, fallback: string): string =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback
+const cells = ["throughput", "busy-submit", "burst", "yield-slot", "yield-quiescent", "yield-plain"] as const
+type Cell = (typeof cells)[number]
+const kinds: ReadonlyArray<BodyKind> = ["sync", "hop", "promise-hop", "timer"]
 
-const n = Number(arg("n", "1000000"))
-const boundArg = arg("bound", "8")
-const bound = boundArg === "unbounded" ? Infinity : Number(boundArg)
-const kind = arg("kind", "sync") as BodyKind
-const repeat = Number(arg("repeat", "3"))
-const implName = arg("impl", "effect-task")
-/** `--gc`: a full collection before every run, as the matrix does (needs `node --expose-gc`) */
-const collect = process.argv.includes("--gc")
-const impl = impls.find((i) => i.name === implName)
+const usage = "usage: profile.js [--cell=" + cells.join("|") + "] [--impl=NAME] [--n=N] [--bound=B|unbounded] " +
+  "[--kind=" + kinds.join("|") + "] [--repeat=R] [--gc] [--build=package|without-bookkeeping]"
 
-const main = async (): Promise<void> => {
-  if (impl === undefined) throw new Error(`unknown --impl=${implName}`)
+const fail = (message: string): never => {
+  process.stderr.write(`profile: ${message}\n${usage}\n`)
+  process.exit(2)
+}
+
+const flags = (() => {
+  try {
+    return parseArgs({
+      args: process.argv.slice(2),
+      strict: true,
+      allowPositionals: false,
+      options: {
+        cell: { type: "string", default: "throughput" },
+        impl: { type: "string", default: "effect-task" },
+        n: { type: "string", default: "1000000" },
+        bound: { type: "string", default: "8" },
+        kind: { type: "string", default: "sync" },
+        repeat: { type: "string", default: "3" },
+        gc: { type: "boolean", default: false },
+        build: { type: "string", default: "package" }
+      }
+    }).values
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error))
+  }
+})()
+
+const positive = (name: string, text: string): number => {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 1) fail(`--${name}: ${JSON.stringify(text)} is not a positive integer`)
+  return value
+}
+const cell = (cells as ReadonlyArray<string>).includes(flags.cell)
+  ? flags.cell as Cell
+  : fail(`--cell: ${JSON.stringify(flags.cell)} is not one of ${cells.join(", ")}`)
+const n = positive("n", flags.n)
+const bound = flags.bound === "unbounded" ? Infinity : positive("bound", flags.bound)
+const kind = kinds.includes(flags.kind as BodyKind)
+  ? flags.kind as BodyKind
+  : fail(`--kind: ${JSON.stringify(flags.kind)} is not one of ${kinds.join(", ")}`)
+const repeat = positive("repeat", flags.repeat)
+const impl = impls.find((i) => i.name === flags.impl as ImplName) ??
+  fail(`--impl: ${JSON.stringify(flags.impl)} is not one of ${impls.map((i) => i.name).join(", ")}`)
+if (flags.build !== "package" && flags.build !== "without-bookkeeping") {
+  fail(`--build: ${JSON.stringify(flags.build)} is not one of package, without-bookkeeping`)
+}
+if (flags.build !== "package" && impl.name !== "effect-task") fail("--build applies to --impl=effect-task only")
+
+const log = (line: string): void => {
+  process.stdout.write(`${line}\n`)
+}
+
+const collect = (): void => {
+  if (!flags.gc) return
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) fail("--gc needs node --expose-gc")
+  gc!()
+}
+
+/** the no-op accounting build, through the internal entry point (as the bookkeeping section loads it) */
+const withoutBookkeeping = async (): Promise<ServiceBuild> => {
+  try {
+    return (await import("effect-task/internal")).layerWithoutBookkeeping
+  } catch (error) {
+    return fail(`--build=without-bookkeeping needs node --conditions=effect-task-internal (${String(error)})`)
+  }
+}
+
+const throughput = async (): Promise<void> => {
+  const build = flags.build === "package" ? undefined : await withoutBookkeeping()
   for (let i = 0; i < repeat; i++) {
-    if (collect) {
-      const gc = (globalThis as { gc?: () => void }).gc
-      if (gc === undefined) throw new Error("--gc needs node --expose-gc")
-      gc()
-    }
+    collect()
     resetProbe()
     const t0 = performance.now()
-    await impl.run(n, bound, kind, 600_000)
+    if (build === undefined) await impl.run(n, bound, kind, 600_000)
+    else await Effect.runPromise(taskServiceRun(build, n, bound, effectBody(kind)))
     const ms = performance.now() - t0
     const check = checkProbe(n, bound)
-    process.stdout.write(
-      `${impl.name} N=${n} bound=${boundArg} body=${kind}: ${ms.toFixed(0)} ms, ${
-        (n / ms / 1000).toFixed(2)
-      }M/s, ${check.message}\n`
+    log(
+      `${impl.name}${build === undefined ? "" : " (without bookkeeping)"} N=${n} bound=${flags.bound} body=${kind}: ${
+        ms.toFixed(0)
+      } ms, ${(n / ms / 1000).toFixed(2)}M/s, ${check.message}`
     )
     if (!check.ok) process.exitCode = 1
+  }
+}
+
+const yieldKinds: Record<"yield-slot" | "yield-quiescent" | "yield-plain", YieldKind> = {
+  "yield-slot": "yieldSlot",
+  "yield-quiescent": "yieldQuiescent",
+  "yield-plain": "plain"
+}
+
+const main = async (): Promise<void> => {
+  switch (cell) {
+    case "throughput":
+      return throughput()
+    case "busy-submit": {
+      const result = await measureBusySubmits(n, 1_000, repeat)
+      log(
+        `busy-key submit: ${result.nsPerSubmit.toFixed(0)} ns per submit (the caller's loop: ${
+          result.loopNs.toFixed(0)
+        } ns), ${result.failures.length} failed checks`
+      )
+      if (result.failures.length > 0) process.exitCode = 1
+      return
+    }
+    case "burst":
+      for (let i = 0; i < repeat; i++) {
+        const result = await measureCoalescer(n, 1_000, 8)
+        log(
+          `burst: ${result.coalescedMs.toFixed(0)} ms for ${n} submits (${result.runs} runs), ${
+            result.singleMs.toFixed(0)
+          } ms for 1,000 single runs`
+        )
+        if (result.minRunsPerKey < 1) process.exitCode = 1
+      }
+      return
+    default: {
+      const yieldKind = yieldKinds[cell]
+      if (bound === Infinity) fail(`--cell=${cell} needs a finite --bound`)
+      for (let i = 0; i < repeat; i++) {
+        const { ns, ran } = await loopOnce(yieldKind, bound, n)
+        log(`${yieldKind} loop: ${ns.toFixed(0)} ns per iteration, ${ran} of ${bound} tasks finished`)
+        if (ran !== bound) process.exitCode = 1
+      }
+    }
   }
 }
 

@@ -2,7 +2,10 @@
  * Summarises a `.cpuprofile` (from `node --cpu-prof`): self time per function,
  * overall and for the functions of effect-task (`packages/task`).
  *
- *   node packages/bench/dist/summarize-profile.js <file.cpuprofile> [top]
+ *   node packages/bench/dist/summarize-profile.js <file.cpuprofile> [top] [--no-idle]
+ *
+ * `--no-idle` leaves the samples taken while the thread waited in the event
+ * loop (`(idle)`) out of the total, so the shares are of the busy time.
  */
 import * as fs from "node:fs"
 
@@ -25,9 +28,11 @@ interface Profile {
   readonly timeDeltas: ReadonlyArray<number>
 }
 
-const file = process.argv[2]
-if (file === undefined) throw new Error("usage: summarize-profile <file.cpuprofile> [top]")
-const top = Number(process.argv[3] ?? "25")
+const args = process.argv.slice(2)
+const noIdle = args.includes("--no-idle")
+const [file, topArg] = args.filter((a) => a !== "--no-idle")
+if (file === undefined) throw new Error("usage: summarize-profile <file.cpuprofile> [top] [--no-idle]")
+const top = Number(topArg ?? "25")
 const profile = JSON.parse(fs.readFileSync(file, "utf8")) as Profile
 
 const selfById = new Map<number, number>()
@@ -56,8 +61,9 @@ for (const node of profile.nodes) for (const child of node.children ?? []) paren
 const inclusive = new Map<string, number>()
 let total = 0
 for (const [id, us] of selfById) {
-  total += us
   const node = byId.get(id)!
+  if (noIdle && node.callFrame.functionName === "(idle)") continue
+  total += us
   const key = keyOf(node.callFrame)
   self.set(key, (self.get(key) ?? 0) + us)
   const seen = new Set<string>()

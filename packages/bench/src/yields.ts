@@ -58,7 +58,7 @@ const runOnce = (kind: YieldKind, n: number, bound: number): Promise<{ readonly 
   )
 
 /** `bound` tasks each run `body` `loops` times: ns per iteration, and how many loops completed. */
-const loopOnce = (
+export const loopOnce = (
   kind: YieldKind,
   bound: number,
   loops: number
