@@ -27,8 +27,8 @@
  * fiber inside `yieldQuiescent` is runnable (the exact hand-off rule of
  * `internal/quiescence.ts`).
  *
- * **What it is built on, and why not more.** Parked tasks are records in a
- * ring of parallel arrays, not fibers parked on a `Semaphore`: a fiber costs
+ * **What it is built on, and why not more.** Parked tasks are records in
+ * blocks of parallel arrays, not fibers parked on a `Semaphore`: a fiber costs
  * about 2 KB and `Semaphore` scans its waiters on every release, which made
  * 40,000 parked tasks take 30 s. A fiber is forked only when a slot is granted.
  * Started tasks are kept in an intrusive list (`internal/liveTasks.ts`; `FiberSet` keeps a

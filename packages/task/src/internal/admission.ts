@@ -64,7 +64,7 @@ export class Admission {
     return this.queue.size
   }
 
-  /** The slot queue's ring length (tests: the ring shrinks once a backlog drained). */
+  /** The slots of the slot queue's blocks (tests: memory follows the backlog once it drained). */
   get capacity(): number {
     return this.queue.capacity
   }
