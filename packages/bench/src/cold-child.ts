@@ -1,8 +1,12 @@
 /**
  * One sample of the cold cell (see `cold.ts`): a fresh process imports the
  * implementations, runs one batch with one of them, checks it and prints one
- * JSON line. Arguments: `--impl=<name> --n=<N> --bound=<8|64|unbounded> --kind=<body>`.
+ * JSON line. Arguments: `--impl=<name> --n=<N> --bound=<8|64|unbounded> --kind=<body>`;
+ * `--profile=<file>` writes a CPU profile of the batch alone (started after
+ * the imports) to `file` (`profiles.ts`).
  */
+import * as fs from "node:fs"
+import { Session } from "node:inspector/promises"
 import type { BodyKind } from "./bodies.ts"
 
 const arg = (name: string): string => {
@@ -22,10 +26,23 @@ const main = async (): Promise<void> => {
   const kind = arg("kind") as BodyKind
   const impl = impls.find((candidate) => candidate.name === name)
   if (impl === undefined) throw new Error(`cold-child: unknown --impl=${name}`)
+  const profileFile = process.argv.find((a) => a.startsWith("--profile="))?.slice("--profile=".length)
+  const session = profileFile === undefined ? undefined : new Session()
+  if (session !== undefined) {
+    session.connect()
+    await session.post("Profiler.enable")
+    await session.post("Profiler.setSamplingInterval", { interval: 100 })
+    await session.post("Profiler.start")
+  }
   resetProbe()
   const t0 = performance.now()
   const completed = await impl.run(n, bound, kind, 60_000)
   const ms = performance.now() - t0
+  if (session !== undefined) {
+    const { profile } = await session.post("Profiler.stop")
+    session.disconnect()
+    fs.writeFileSync(profileFile!, JSON.stringify(profile))
+  }
   const check = completed ? checkProbe(n, bound) : { ok: false, message: "the run exceeded 60 s" }
   process.stdout.write(
     `${JSON.stringify({ impl: name, node: process.version, importMs, ms, ok: check.ok, message: check.message })}\n`

@@ -1,6 +1,22 @@
 import { coldText } from "./cold.ts"
+import { profilesTable } from "./profiles.ts"
 import type { Results } from "./report.ts"
 import { bookkeepingText, extrasText, table, targetsTable } from "./report.ts"
+
+/** The profiles of the missed targets, taken by the run that wrote this page. */
+const profilesText = (results: Results): string => {
+  const profiles = results.profiles ?? []
+  if (profiles.length === 0) return "No profiles of the missed targets in this run (they are taken by a full run).\n"
+  return `### Profiles of the missed targets
+
+Taken by the run that measured the table above, right after its measurements, in the same process (the cold
+cell: a fresh process, profiled from just before its batch). Self time per function, as a share of the busy time
+(samples of the thread waiting in the event loop left out); "effect-task's own" is the self time of all of
+effect-task's functions together; functions of Effect are named by their file under \`effect/dist/\`.
+
+${profilesTable(profiles)}
+`
+}
 
 export const renderDocs = (results: Results, notes: ReadonlyArray<string>, timerNs: ReadonlyArray<number>): string => {
   const m = results.machine
@@ -93,18 +109,22 @@ resumes. Coalescer: the same bound for both runs; the body increments a per-key 
 
 ## Profiling
 
-\`packages/bench/dist/profile.js\` runs one implementation alone in one cell, for \`node --cpu-prof\`;
-\`summarize-profile.js\` prints self time per function (all, and effect-task's own) and inclusive time:
+\`packages/bench/dist/profile.js\` runs one cell alone, for \`node --cpu-prof\`; \`summarize-profile.js\` prints
+self time per function (all, and effect-task's own) and inclusive time:
 
 \`\`\`sh
 npx tsc -b packages/bench
 node --cpu-prof --cpu-prof-dir=/tmp/prof packages/bench/dist/profile.js --n=1000000 --bound=8 --kind=sync
-node packages/bench/dist/summarize-profile.js /tmp/prof/*.cpuprofile 30
+node packages/bench/dist/summarize-profile.js /tmp/prof/*.cpuprofile 30 --no-idle
 \`\`\`
 
-Options: \`--impl=<name>\` (default effect-task), \`--n\`, \`--bound\` (a number or \`unbounded\`), \`--kind\`
-(\`sync\`, \`hop\`, \`promise-hop\`, \`timer\`), \`--repeat\`, \`--gc\` (a full collection before every run, as the
-matrix does; needs \`node --expose-gc\`).
+Options: \`--cell=\` \`throughput\` (the default: \`--impl=<name>\`, default effect-task, \`--n\`, \`--bound\` (a number or
+\`unbounded\`), \`--kind\` (\`sync\`, \`hop\`, \`promise-hop\`, \`timer\`), \`--repeat\`, \`--gc\` (a full collection before
+every run, as the matrix does; needs \`node --expose-gc\`), \`--build=without-bookkeeping\` (needs
+\`node --conditions=effect-task-internal\`)), \`busy-submit\`, \`burst\`, \`yield-slot\`, \`yield-quiescent\`,
+\`yield-plain\`. \`--no-idle\` leaves the samples of the thread waiting in the event loop out of the shares.
+A full \`pnpm bench\` also profiles the cell behind every target it misses (in its own process, after the
+measurements) and lists the top frames below ("Profiles of the missed targets").
 
 ## Targets
 
@@ -114,7 +134,8 @@ ${targetsTable(results.targets)}
 ${results.failures.length > 0 ? `\n**Correctness failures:** ${results.failures.length}\n` : ""}
 ## What bounds the targets that are not met
 
-Profiles (\`node --cpu-prof\`) of effect-task, measured while writing this page:
+${profilesText(results)}
+What the profiles and the measurements below say, target by target (measured while writing this page):
 
 - **Short runs after a full GC — fixed.** A run after a full collection was not a warm run for effect-task: when
   a service closed, its pool and every \`Task\`, \`TaskRun\` and task fiber died, V8 holds the hidden classes

@@ -24,6 +24,7 @@ import {
 } from "./extras.ts"
 import { faults } from "./impls.ts"
 import { type MatrixConfig, runMatrix, warmUp } from "./matrix.ts"
+import { profileMissedTargets } from "./profiles.ts"
 import {
   bookkeepingText,
   evaluateTargets,
@@ -201,6 +202,10 @@ const main = async (): Promise<number> => {
     targets: []
   }
   results.targets = evaluateTargets(results)
+  if (!quick) {
+    progress("profiles of the missed targets ...")
+    results.profiles = await profileMissedTargets(results, 2_000, progress)
+  }
 
   log("")
   log(

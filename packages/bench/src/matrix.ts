@@ -39,6 +39,13 @@ export interface Cell {
   readonly results: Partial<Record<ImplName, ImplResult>>
 }
 
+/** A cell's coordinates: the one a target misses worst, for its profile. */
+export interface WorstCell {
+  readonly n: number
+  readonly bound: number
+  readonly kind: BodyKind
+}
+
 export interface Failure {
   readonly cell: string
   readonly impl: ImplName

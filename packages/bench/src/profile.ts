@@ -17,24 +17,42 @@
  * - `burst`: `--n` coalescer submits over 1,000 keys, 1 ms bodies, bound 8
  * - `yield-slot`, `yield-quiescent`, `yield-plain`: `--bound` tasks that each
  *   run the body `--n` times (the round-trip cells)
+ * - `missed-targets`: what a full `pnpm bench` does after its measurements:
+ *   reads a results file (`--results=`, default `results/latest-quick.json`),
+ *   profiles the cell behind every target it missed, in-process, for at
+ *   least `--min-ms` each (default 2000), and prints the table of top frames
  *
  * Every cell checks its outcome as the bench does: a failed check exits 1.
  */
 /* oxlint-disable no-await-in-loop -- runs are sequential on purpose */
 import * as Effect from "effect/Effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { type BodyKind, effectBody } from "./bodies.ts"
 import { measureBusySubmits, measureCoalescer } from "./extras.ts"
 import { type ImplName, impls, type ServiceBuild, taskServiceRun } from "./impls.ts"
 import { checkProbe, resetProbe } from "./probe.ts"
+import { profileMissedTargets, profilesTable } from "./profiles.ts"
+import { evaluateTargets, type Results } from "./report.ts"
 import { loopOnce, type YieldKind } from "./yields.ts"
 
-const cells = ["throughput", "busy-submit", "burst", "yield-slot", "yield-quiescent", "yield-plain"] as const
+const cells = [
+  "throughput",
+  "busy-submit",
+  "burst",
+  "yield-slot",
+  "yield-quiescent",
+  "yield-plain",
+  "missed-targets"
+] as const
 type Cell = (typeof cells)[number]
 const kinds: ReadonlyArray<BodyKind> = ["sync", "hop", "promise-hop", "timer"]
 
 const usage = "usage: profile.js [--cell=" + cells.join("|") + "] [--impl=NAME] [--n=N] [--bound=B|unbounded] " +
-  "[--kind=" + kinds.join("|") + "] [--repeat=R] [--gc] [--build=package|without-bookkeeping]"
+  "[--kind=" + kinds.join("|") +
+  "] [--repeat=R] [--gc] [--build=package|without-bookkeeping] [--results=FILE] [--min-ms=MS]"
 
 const fail = (message: string): never => {
   process.stderr.write(`profile: ${message}\n${usage}\n`)
@@ -55,7 +73,9 @@ const flags = (() => {
         kind: { type: "string", default: "sync" },
         repeat: { type: "string", default: "3" },
         gc: { type: "boolean", default: false },
-        build: { type: "string", default: "package" }
+        build: { type: "string", default: "package" },
+        results: { type: "string" },
+        "min-ms": { type: "string", default: "2000" }
       }
     }).values
   } catch (error) {
@@ -77,6 +97,7 @@ const kind = kinds.includes(flags.kind as BodyKind)
   ? flags.kind as BodyKind
   : fail(`--kind: ${JSON.stringify(flags.kind)} is not one of ${kinds.join(", ")}`)
 const repeat = positive("repeat", flags.repeat)
+const minMs = positive("min-ms", flags["min-ms"])
 const impl = impls.find((i) => i.name === flags.impl as ImplName) ??
   fail(`--impl: ${JSON.stringify(flags.impl)} is not one of ${impls.map((i) => i.name).join(", ")}`)
 if (flags.build !== "package" && flags.build !== "without-bookkeeping") {
@@ -129,10 +150,31 @@ const yieldKinds: Record<"yield-slot" | "yield-quiescent" | "yield-plain", Yield
   "yield-plain": "plain"
 }
 
+/** Profiles what a results file missed, as a full run does (`profiles.ts`). */
+const missedTargets = async (): Promise<void> => {
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  const file = flags.results ?? path.join(here, "..", "results", "latest-quick.json")
+  let text: string
+  try {
+    text = fs.readFileSync(file, "utf8")
+  } catch (error) {
+    return fail(`--results: cannot read ${JSON.stringify(file)} (${String(error)}); run pnpm bench --quick first`)
+  }
+  const results = JSON.parse(text, (_, v: unknown) => (v === "unbounded" ? Infinity : v === null ? NaN : v)) as Results
+  const targets = evaluateTargets(results)
+  const profiles = await profileMissedTargets({ ...results, targets }, minMs, log)
+  log("")
+  log(profilesTable(profiles))
+  log("")
+  log(`${profiles.length} profiles of ${targets.filter((t) => t.met === false).length} missed targets (${file})`)
+}
+
 const main = async (): Promise<void> => {
   switch (cell) {
     case "throughput":
       return throughput()
+    case "missed-targets":
+      return missedTargets()
     case "busy-submit": {
       const result = await measureBusySubmits(n, 1_000, repeat)
       log(

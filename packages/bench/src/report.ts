@@ -2,7 +2,8 @@ import { type BookkeepingResult, bookkeepingTable, percent } from "./bookkeeping
 import type { ColdResult } from "./cold.ts"
 import type { BusySubmitsResult, CoalescerResult, LatencyResult, MemoryResult } from "./extras.ts"
 import type { ImplName } from "./impls.ts"
-import { boundLabel, type Cell, type Failure } from "./matrix.ts"
+import { boundLabel, type Cell, type Failure, type WorstCell } from "./matrix.ts"
+import type { TargetProfile } from "./profiles.ts"
 import { yieldCosts, type YieldsResult, yieldsText } from "./yields.ts"
 
 export interface Machine {
@@ -35,6 +36,8 @@ export interface Results {
   /** the cold cell: a fresh process per sample (absent in results written before it existed) */
   readonly cold?: ColdResult | undefined
   readonly failures: ReadonlyArray<Failure>
+  /** profiles of the missed targets (full runs; `profiles.ts`) */
+  profiles?: ReadonlyArray<TargetProfile> | undefined
   targets: ReadonlyArray<Target>
 }
 
@@ -42,6 +45,10 @@ export interface Target {
   readonly name: string
   readonly goal: string
   readonly measured: string
+  /** the matrix cell furthest from the goal (throughput and flat-cost targets), profiled when the target is missed */
+  readonly worst?: WorstCell | undefined
+  /** the cold cell furthest from the goal, when a cold cell misses */
+  readonly worstCold?: WorstCell | undefined
   /** `undefined`: not measured in this run */
   readonly met: boolean | undefined
 }
@@ -106,6 +113,8 @@ const cellRatio = (
   return mine.throughput / other.throughput
 }
 
+const cellOf = (cell: Cell): WorstCell => ({ n: cell.n, bound: cell.bound, kind: cell.kind })
+
 const shortN = (n: number): string => (n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1_000 ? `${n / 1_000}k` : `${n}`)
 
 /** The six misses furthest from their goal, and how many more there are. */
@@ -129,7 +138,7 @@ const speedTarget = (
 ): Target => {
   const misses: Array<{ readonly text: string; readonly score: number }> = []
   let measured = 0
-  let worst: { label: string; r: number; goal: number } | undefined
+  let worst: { label: string; r: number; goal: number; cell: Cell } | undefined
   for (const cell of results.cells) {
     if (cell.n < 1_000 || !kinds.includes(cell.kind)) continue
     const r = cellRatio(cell.results, name)
@@ -138,16 +147,21 @@ const speedTarget = (
     const goal = goalOf(cell.kind)
     const label = `${shortN(cell.n)}/${boundLabel(cell.bound)}/${cell.kind}`
     if (r < goal) misses.push({ text: `${label} ${ratio(r)}`, score: r / goal })
-    if (worst === undefined || r / goal < worst.r / worst.goal) worst = { label, r, goal }
+    if (worst === undefined || r / goal < worst.r / worst.goal) worst = { label, r, goal, cell }
   }
   const coldParts: Array<string> = []
   let coldMet = true
+  let worstCold: { score: number; cell: WorstCell } | undefined
   for (const cell of results.cold?.cells ?? []) {
     if (!kinds.includes(cell.kind)) continue
     const r = cellRatio(cell.results, name)
     if (r === undefined) continue
     measured++
-    if (r < goalOf(cell.kind)) coldMet = false
+    const score = r / goalOf(cell.kind)
+    if (score < 1) coldMet = false
+    if (score < 1 && (worstCold === undefined || score < worstCold.score)) {
+      worstCold = { score, cell: { n: results.cold!.n, bound: cell.bound, kind: cell.kind } }
+    }
     coldParts.push(`${boundLabel(cell.bound)}/${cell.kind} ${ratio(r)}`)
   }
   const matrixText = worst === undefined
@@ -159,6 +173,8 @@ const speedTarget = (
     name: `throughput vs ${name}`,
     goal: `effect-task ${goalText} ${name}, every cell with N >= 1,000 (bounds 8, 64, unbounded) and the cold cell`,
     measured: `${matrixText}; cold: ${coldParts.length > 0 ? coldParts.join(", ") : "not measured"}`,
+    worst: worst === undefined || misses.length === 0 ? undefined : cellOf(worst.cell),
+    worstCold: worstCold?.cell,
     met: measured === 0 ? undefined : misses.length === 0 && coldMet
   }
 }
@@ -183,6 +199,7 @@ export const evaluateTargets = (results: Results): Array<Target> => {
     const parts: Array<string> = []
     let met = true
     let any = false
+    let worst: { r: number; cell: Cell } | undefined
     const largest = Math.max(...cells.map((c) => c.n))
     for (const big of cells.filter((c) => c.n === largest && c.kind !== "timer")) {
       const bigTask = big.results["effect-task"]
@@ -195,6 +212,7 @@ export const evaluateTargets = (results: Results): Array<Target> => {
         any = true
         const r = (mine.medianMs / small.n) / perTaskBig
         if (r > 1.25) met = false
+        if (r > 1.25 && (worst === undefined || r > worst.r)) worst = { r, cell: small }
         ratios.push(`${shortN(small.n)} ${ratio(r)}`)
       }
       parts.push(`${boundLabel(big.bound)}/${big.kind}: ${ratios.join(", ")}`)
@@ -207,6 +225,7 @@ export const evaluateTargets = (results: Results): Array<Target> => {
         : `per-task time / that at N=${shortN(largest)}: ${parts.join("; ")}${
           largest < 1_000_000 ? " (no 1M cell in this run: against the largest N)" : ""
         }`,
+      worst: worst === undefined ? undefined : cellOf(worst.cell),
       met: any && largest >= 1_000_000 ? met : undefined
     })
   }
