@@ -183,7 +183,11 @@ export const registrationContext = (fiber: Fiber.Fiber<unknown, unknown>): Conte
 
 /** What a region entry provides to its fiber: its scheduler and its tracer. @internal */
 export const regionContext = (region: Region) => <R>(context: Context.Context<R>): Context.Context<R> =>
-  Context.add(Context.add(context, Scheduler.Scheduler, region.scheduler), Tracer.Tracer, region.tracer)
+  Context.addUnsafe(
+    Context.addUnsafe(context, Scheduler.Scheduler.key, region.scheduler),
+    Tracer.Tracer.key,
+    region.tracer
+  )
 
 /** One entry into `yieldQuiescent`. @internal */
 export interface Region {

@@ -9,7 +9,13 @@
  * - a `Task` object: a coalescer run (its owner holds the handle) or a
  *   started task waiting to get its slot back. Such an entry can leave the
  *   queue early (interruption): it is marked (`task.queued = false`) and
- *   skipped when it reaches the head.
+ *   skipped when it reaches the head. Each push of a `Task` gets a ticket
+ *   (kept in `ids`, unused by `Task` entries, and in `task.queueTicket`): an
+ *   entry is live only while its ticket is the task's latest, so a task
+ *   removed early and pushed again before its old entry reached the head is
+ *   taken at its new place, once. (No caller does that today: a task leaves
+ *   the queue early when it finishes or when its wait is interrupted, and
+ *   then its fiber ends. The ticket keeps the queue right should one.)
  *
  * The entries live in fixed-size blocks (`blockSize` entries, five parallel
  * arrays each) linked from the oldest to the newest: a push writes at the
@@ -21,7 +27,8 @@
  * afresh, took 4–5% of a run's time in a profile.)
  *
  * Invariants:
- * - `size` = records + `Task` entries with `queued === true`
+ * - `size` = records + `Task` entries that are live (`task.queued` and
+ *   `task.queueTicket` is the entry's ticket)
  * - the live part runs from (`head`, `headIndex`) to (`tail`, `tailIndex`)
  *   along `next`; `0 <= headIndex <= blockSize`, `0 <= tailIndex <=
  *   blockSize`; `head === tail` implies `headIndex <= tailIndex`
@@ -48,27 +55,23 @@ export interface ParkedRecord {
   readonly registeredAt: number
 }
 
-/**
- * `n` empty slots. Setting `length` on an empty array allocates the slots at
- * once; `Array.from({ length: n })` walks them one by one.
- */
-const slots = <A>(n: number): Array<A> => {
-  const ring: Array<A> = []
-  ring.length = n
-  return ring
-}
-
-/** entries per block: 2,048 entries, five arrays of 16 KB (each a young-generation object) */
+/** entries per block: five arrays of at most 16 KB each (young-generation objects) */
 const blockSize = 2048
 
-/** One block of entries, in parallel arrays. */
+/**
+ * One block of entries, in parallel arrays. They start empty and grow as
+ * entries are written, always at the next index (so they stay packed): a
+ * service whose backlog never passes a few entries never allocates 2,048
+ * slots, and a block reused (the spare, or the head block after the queue
+ * emptied) keeps what it grew.
+ */
 class Block {
   /** `undefined` marks a `Task` entry (kept in `bodies`) */
-  readonly names: Array<string | undefined> = slots(blockSize)
-  readonly bodies: Array<Effect.Effect<unknown, unknown> | Task | undefined> = slots(blockSize)
-  readonly contexts: Array<Context.Context<never> | undefined> = slots(blockSize)
-  readonly ids: Array<number> = slots(blockSize)
-  readonly times: Array<number> = slots(blockSize)
+  readonly names: Array<string | undefined> = []
+  readonly bodies: Array<Effect.Effect<unknown, unknown> | Task | undefined> = []
+  readonly contexts: Array<Context.Context<never> | undefined> = []
+  readonly ids: Array<number> = []
+  readonly times: Array<number> = []
   next: Block | undefined = undefined
 }
 
@@ -82,6 +85,8 @@ export class SlotQueue {
   private spare: Block | undefined = undefined
   /** blocks from head to tail */
   private blocks = 1
+  /** the last ticket given to a `Task` entry */
+  private tickets = 0
   /** live entries */
   size = 0
 
@@ -109,6 +114,7 @@ export class SlotQueue {
     const i = this.tailIndex++
     block.names[i] = undefined
     block.bodies[i] = task
+    block.ids[i] = task.queueTicket = ++this.tickets
     task.queued = true
     this.size++
   }
@@ -142,7 +148,7 @@ export class SlotQueue {
       block.contexts[i] = undefined
       if (name === undefined) {
         const task = body as Task
-        if (!task.queued) continue // removed early
+        if (!task.queued || task.queueTicket !== block.ids[i]) continue // removed early (and maybe pushed again)
         task.queued = false
         this.size--
         if (this.size === 0) this.rewind()
@@ -170,7 +176,7 @@ export class SlotQueue {
         const name = block.names[i]
         if (name === undefined) {
           const task = block.bodies[i] as Task
-          if (task.queued) onTask(task)
+          if (task.queued && task.queueTicket === block.ids[i]) onTask(task)
         } else {
           onRecord({
             id: block.ids[i]!,

@@ -129,6 +129,8 @@ export class Task {
   counted = true
   /** in the slot queue as a `Task` entry (owned by `SlotQueue`) */
   queued = false
+  /** the ticket of its live entry in the slot queue: an older entry of the same task is stale (owned by `SlotQueue`) */
+  queueTicket = 0
   readonly registeredAt: number
   stateSince: number
   /** set when the task starts */

@@ -25,6 +25,7 @@ type Op =
   | { readonly op: "pushRecords"; readonly n: number }
   | { readonly op: "pushTasks"; readonly n: number }
   | { readonly op: "remove"; readonly pick: number }
+  | { readonly op: "repush"; readonly pick: number }
   | { readonly op: "shift"; readonly n: number }
   | { readonly op: "removeAll"; readonly keepEvery: number }
 
@@ -35,6 +36,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { arbitrary: fc.record({ op: fc.constant("pushTasks" as const), n: fc.integer({ min: 1, max: 300 }) }), weight: 2 },
   { arbitrary: fc.record({ op: fc.constant("remove" as const), pick: fc.nat() }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant("repush" as const), pick: fc.nat() }), weight: 2 },
   { arbitrary: fc.record({ op: fc.constant("shift" as const), n: fc.integer({ min: 1, max: 4_000 }) }), weight: 4 },
   {
     arbitrary: fc.record({ op: fc.constant("removeAll" as const), keepEvery: fc.integer({ min: 1, max: 4 }) }),
@@ -68,21 +70,30 @@ interface QueueView {
   readonly headIndex: number
   readonly tail: BlockView
   readonly tailIndex: number
+  readonly spare: BlockView | undefined
+}
+
+const holdsNothing = (block: BlockView, from: number, to: number): number | undefined => {
+  for (let i = from; i < to; i++) {
+    if (block.names[i] !== undefined || block.bodies[i] !== undefined || block.contexts[i] !== undefined) return i
+  }
+  return undefined
 }
 
 /** The invariant no public method shows: every slot outside the live part holds nothing. */
 const deadSlotsAreEmpty = (queue: SlotQueue): string | undefined => {
   const view = queue as unknown as QueueView
+  if (view.spare !== undefined) {
+    const i = holdsNothing(view.spare, 0, blockSize)
+    if (i !== undefined) return `the spare block's slot ${i} still holds an entry`
+    if (view.spare.next !== undefined) return "the spare block is still linked"
+  }
   let blocks = 0
   for (let block: BlockView | undefined = view.head; block !== undefined; block = block.next) {
     const from = block === view.head ? view.headIndex : 0
     const to = block === view.tail ? view.tailIndex : blockSize
-    for (let i = 0; i < blockSize; i++) {
-      if (i >= from && i < to) continue
-      if (block.names[i] !== undefined || block.bodies[i] !== undefined || block.contexts[i] !== undefined) {
-        return `block ${blocks} slot ${i} (live ${from}..${to}) still holds an entry`
-      }
-    }
+    const i = holdsNothing(block, 0, from) ?? holdsNothing(block, to, blockSize)
+    if (i !== undefined) return `block ${blocks} slot ${i} (live ${from}..${to}) still holds an entry`
     blocks++
     if (block === view.tail) return undefined
   }
@@ -93,6 +104,8 @@ const runProgram = (ops: ReadonlyArray<Op>): void => {
   const queue = new SlotQueue()
   let model: Array<Entry> = []
   let nextId = 0
+  /** tasks removed early, which a `repush` pushes again */
+  const removed: Array<Task> = []
   const check = (step: string): void => {
     assert.strictEqual(queue.size, model.length, `${step}: size`)
     const got = contents(queue).map(idOf).join()
@@ -134,6 +147,15 @@ const runProgram = (ops: ReadonlyArray<Op>): void => {
         assert.isFalse(entry.task.queued, `${step}: a removed task is not queued`)
         queue.remove(entry.task) // a second removal is a no-op
         model = model.filter((e) => e !== entry)
+        removed.push(entry.task)
+        break
+      }
+      case "repush": {
+        // pushed again while its old entry may still be in a block: it counts once, at its new place
+        if (removed.length === 0) break
+        const [task] = removed.splice(op.pick % removed.length, 1)
+        queue.pushTask(task!)
+        model.push({ kind: "task", id: task!.id, task: task! })
         break
       }
       case "shift": {
@@ -162,14 +184,14 @@ const runProgram = (ops: ReadonlyArray<Op>): void => {
       }
       case "removeAll": {
         const keep = (task: Task): boolean => task.id % op.keepEvery === 0
-        const removed = queue.removeAll(keep)
+        const out = queue.removeAll(keep)
         const keptTasks = model.filter((e) => e.kind === "task" && keep(e.task))
-        assert.deepStrictEqual(removed.records.map((r) => r.id), model.filter((e) => e.kind === "record").map(idOf))
+        assert.deepStrictEqual(out.records.map((r) => r.id), model.filter((e) => e.kind === "record").map(idOf))
         assert.deepStrictEqual(
-          removed.tasks.map((t) => t.id),
+          out.tasks.map((t) => t.id),
           model.filter((e) => e.kind === "task" && !keep(e.task)).map(idOf)
         )
-        for (const task of removed.tasks) assert.isFalse(task.queued, `${step}: a removed task is not queued`)
+        for (const task of out.tasks) assert.isFalse(task.queued, `${step}: a removed task is not queued`)
         model = keptTasks
         break
       }
@@ -183,6 +205,8 @@ const runProgram = (ops: ReadonlyArray<Op>): void => {
 }
 
 const numRuns = process.env.FC_RUNS === undefined ? 300 : Number(process.env.FC_RUNS)
+/** a test timeout for `numRuns` programs (a program takes a few ms; a loaded machine is slower) */
+const timeout = Math.max(30_000, numRuns * 10)
 
 describe("SlotQueue", () => {
   it.effect("a backlog of 100,000 comes out in order and drains back to one block", () =>
@@ -210,6 +234,53 @@ describe("SlotQueue", () => {
       ])
     ))
 
-  it.effect(`${numRuns} random programs keep the order, the size and the memory bound`, () =>
-    Effect.sync(() => fc.assert(fc.property(fc.array(opArb, { maxLength: 20 }), runProgram), { numRuns })))
+  it.effect("tasks removed early across a block boundary leave nothing reachable once the queue is empty", () =>
+    Effect.sync(() =>
+      runProgram([
+        { op: "pushRecords", n: blockSize - 8 },
+        { op: "pushTasks", n: 20 },
+        { op: "shift", n: blockSize - 8 },
+        ...Array.from({ length: 20 }, () => ({ op: "remove", pick: 0 }) as const)
+      ])
+    ))
+
+  it.effect("a block the head has passed is reused for the next block the tail needs", () =>
+    Effect.sync(() => {
+      const queue = new SlotQueue()
+      const view = queue as unknown as QueueView
+      for (let i = 0; i <= blockSize; i++) queue.pushRecord(i, "r", body, context, i)
+      const first = view.head
+      for (let i = 0; i <= blockSize; i++) queue.shift(materialize)
+      assert.strictEqual(view.spare, first, "the passed block is kept as the spare")
+      for (let i = 0; i <= blockSize; i++) queue.pushRecord(i, "r", body, context, i)
+      assert.strictEqual(view.tail, first, "the next block the tail needs is the spare")
+      assert.isUndefined(view.spare)
+      assert.strictEqual(queue.capacity, 2 * blockSize)
+    }))
+
+  it.effect("a task removed early and pushed again is taken once, at its new place", () =>
+    Effect.sync(() => {
+      const queue = new SlotQueue()
+      const task = new Task(2, "t", body, context, undefined, 0)
+      queue.pushRecord(1, "r", body, context, 0)
+      queue.pushTask(task)
+      queue.remove(task)
+      queue.pushRecord(3, "r", body, context, 0)
+      queue.pushTask(task)
+      assert.deepStrictEqual(contents(queue).map(idOf), [1, 3, 2])
+      assert.deepStrictEqual([1, 2, 3, 4].map(() => queue.shift(materialize)?.id), [1, 3, 2, undefined])
+      assert.strictEqual(queue.size, 0)
+      queue.pushTask(task)
+      queue.remove(task)
+      queue.pushTask(task)
+      const { tasks } = queue.removeAll(() => false)
+      assert.deepStrictEqual(tasks, [task], "removeAll returns it once")
+      assert.strictEqual(queue.size, 0)
+    }))
+
+  it.effect(
+    `${numRuns} random programs keep the order, the size and the memory bound`,
+    () => Effect.sync(() => fc.assert(fc.property(fc.array(opArb, { maxLength: 20 }), runProgram), { numRuns })),
+    timeout
+  )
 })
