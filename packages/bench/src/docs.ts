@@ -147,6 +147,16 @@ What the profiles and the measurements below say, target by target (measured whi
   affected. Since the shape anchor (\`packages/task/src/internal/anchor.ts\`: one finished pool, task and fiber
   kept for the life of the module) the same run after a collection takes 25 ms instead of 72–105 ms (separate
   processes, medians of 15 runs).
+- **Parked backlogs — fixed.** Tasks waiting for a slot are records in the slot queue. It was a ring that
+  doubled when full and halved when it drained: on a backlog of 200,000 (hop bodies at bound 8) its regrowth,
+  arrays of up to 262,144 slots allocated and filled afresh, took 4–5% of the run in a profile. It is now a
+  list of blocks of up to 2,048 entries (\`packages/task/src/internal/slotQueue.ts\`), appended and unlinked,
+  nothing copied, whose arrays grow as they fill (a service with a short backlog allocates no 2,048 slots).
+  In the same change a task's context is made with \`Context.addUnsafe\` instead of \`Context.add\`, whose
+  \`dual\` wrapper took 3% of a run of synchronous bodies in a profile. Against the build before, in one
+  process, 21 rounds in each import order (the harness reads identical builds at 0.93–0.95x in one order),
+  geometric mean of the two orders: 200k/8/hop +7%, 10k/64/promise-hop +11%, 1k/8/sync +10%; 10k/8/sync +3%,
+  200k/64/sync +1.5% and 10k/8/hop −1.4%, within the harness's noise.
 - **The cold cell** is the JIT warm-up proper: a first 10k run in a fresh process costs several times a warm run
   (see the cold table); the caller's \`Effect.gen\` loop of 10k \`yield*\` alone took 25 ms cold, 10k bare
   \`runForkWith\` calls 20 ms, against \`Effect.forEach\`'s whole cold run of 21 ms: Effect's own code paths
@@ -161,12 +171,12 @@ What the profiles and the measurements below say, target by target (measured whi
   Effect.void)\` costs 216 ns per iteration), which alone is \`Effect.forEach\`'s whole cost per item. The
   task then gets its own fiber (\`Effect.runForkWith\` and an exit observer: about 0.18 µs), and is
   registered, granted, started, counted, timed and finished (about 0.5 µs). Warm, 1,000 tasks at bound 8 cost
-  1.1–1.3 µs each against 0.21–0.29 µs for \`Effect.forEach\`. Self time, 1k sync bodies at bound 8 (warm):
-  Effect's \`evaluate\` 10.5%, GC 9.2%, \`runLoop\` 9.0%, the pool's \`start\` 5.5% (with
-  \`FiberImpl\`'s constructor inlined), \`runForkWith\` 5.3%, the caller's loop 4.6%, \`go\`'s callback with
-  \`register\` inlined 3.3%, \`makeExit\` 3.2%, \`grantWaiting\` 2.9%, \`makePrimitiveProto\` 2.8%,
-  \`setContext\` 2.5%: no single frame to remove. Reaching 0.5x would need a task without a fiber of its own,
-  which a body can observe (its context, its span, interruption, its children), or a bulk registration API.
+  1.1–1.3 µs each against 0.21–0.29 µs for \`Effect.forEach\`. The profile of the worst cell (the table
+  above) spreads over Effect's run loop and fiber (\`evaluate\`, \`runLoop\`, \`runForkWith\`, \`makeExit\`)
+  and the pool's own steps (\`drain\`, which has \`start\` and the fiber's constructor inlined,
+  \`grantWaiting\`, \`finish\`): no single frame to remove. Reaching 0.5x would need a task without a fiber
+  of its own, which a body can observe (its context, its span, interruption, its children), or a bulk
+  registration API.
 - **One-hop bodies against p-limit, p-queue and fastq.** An \`Effect.yieldNow\` body resumes through Effect's
   scheduler, a \`setImmediate\` turn per batch, and each turn advances only \`bound\` bodies; a promise
   library's hop is a microtask. Since a service's task fibers share one dispatcher per scheduler
