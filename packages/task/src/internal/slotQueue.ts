@@ -59,25 +59,47 @@ export interface ParkedRecord {
 const blockSize = 2048
 
 /**
- * One block of entries, in parallel arrays. They start empty and grow as
- * entries are written, always at the next index (so they stay packed): a
- * service whose backlog never passes a few entries never allocates 2,048
- * slots, and a block reused (the spare, or the head block after the queue
- * emptied) keeps what it grew.
+ * `n` empty slots, allocated at once (setting `length` on an empty array
+ * allocates exactly `n`; `Array.from({ length: n })` walks them one by one).
+ */
+const slots = <A>(n: number): Array<A> => {
+  const array: Array<A> = []
+  array.length = n
+  return array
+}
+
+/**
+ * One block of entries, in parallel arrays. The first block of a queue
+ * starts empty and grows as entries are written, always at the next index:
+ * a service whose backlog stays short never allocates 2,048 slots. A block
+ * appended behind it (a real backlog) is allocated at its full size at once:
+ * grown one write at a time its arrays would end with a third more slots
+ * than entries (V8 grows an array by half), a third more memory per parked
+ * task. A reused block (the spare, the head block after the queue emptied)
+ * keeps what it has.
  */
 class Block {
   /** `undefined` marks a `Task` entry (kept in `bodies`) */
-  readonly names: Array<string | undefined> = []
-  readonly bodies: Array<Effect.Effect<unknown, unknown> | Task | undefined> = []
-  readonly contexts: Array<Context.Context<never> | undefined> = []
-  readonly ids: Array<number> = []
-  readonly times: Array<number> = []
+  readonly names: Array<string | undefined>
+  readonly bodies: Array<Effect.Effect<unknown, unknown> | Task | undefined>
+  readonly contexts: Array<Context.Context<never> | undefined>
+  readonly ids: Array<number>
+  readonly times: Array<number>
   next: Block | undefined = undefined
+
+  /** `size`: the slots to allocate now (0: grow as entries come) */
+  constructor(size: number) {
+    this.names = slots(size)
+    this.bodies = slots(size)
+    this.contexts = slots(size)
+    this.ids = slots(size)
+    this.times = slots(size)
+  }
 }
 
 /** @internal */
 export class SlotQueue {
-  private head = new Block()
+  private head = new Block(0)
   private headIndex = 0
   private tail = this.head
   private tailIndex = 0
@@ -200,7 +222,7 @@ export class SlotQueue {
     const tasks: Array<Task> = []
     const kept: Array<Task> = []
     this.forEach((record) => records.push(record), (task) => (keep(task) ? kept : tasks).push(task))
-    this.head = this.tail = new Block()
+    this.head = this.tail = new Block(0)
     this.headIndex = this.tailIndex = this.size = 0
     this.blocks = 1
     this.spare = undefined
@@ -216,7 +238,7 @@ export class SlotQueue {
 
   /** The tail block is full: link a new one (the spare, if there is one). */
   private append(): void {
-    const block = this.spare ?? new Block()
+    const block = this.spare ?? new Block(blockSize)
     this.spare = undefined
     this.tail.next = block
     this.tail = block
