@@ -150,13 +150,14 @@ What the profiles and the measurements below say, target by target (measured whi
 - **Parked backlogs — fixed.** Tasks waiting for a slot are records in the slot queue. It was a ring that
   doubled when full and halved when it drained: on a backlog of 200,000 (hop bodies at bound 8) its regrowth,
   arrays of up to 262,144 slots allocated and filled afresh, took 4–5% of the run in a profile. It is now a
-  list of blocks of up to 2,048 entries (\`packages/task/src/internal/slotQueue.ts\`), appended and unlinked,
-  nothing copied, whose arrays grow as they fill (a service with a short backlog allocates no 2,048 slots).
-  In the same change a task's context is made with \`Context.addUnsafe\` instead of \`Context.add\`, whose
-  \`dual\` wrapper took 3% of a run of synchronous bodies in a profile. Against the build before, in one
-  process, 21 rounds in each import order (the harness reads identical builds at 0.93–0.95x in one order),
-  geometric mean of the two orders: 200k/8/hop +7%, 10k/64/promise-hop +11%, 1k/8/sync +10%; 10k/8/sync +3%,
-  200k/64/sync +1.5% and 10k/8/hop −1.4%, within the harness's noise.
+  list of blocks of 2,048 entries (\`packages/task/src/internal/slotQueue.ts\`), appended and unlinked,
+  nothing copied; a queue's first block grows as it fills, so a service with a short backlog allocates no
+  2,048 slots. The overhead per parked task fell from 44 to 32 bytes (the ring's power-of-two slack). In the
+  same change a task's context is made with \`Context.addUnsafe\` instead of \`Context.add\`, whose \`dual\`
+  wrapper took 3% of a run of synchronous bodies in a profile. Against the build before, in one process, 15–21
+  rounds in each import order (the harness reads identical builds at 0.93–0.95x in one order): 200k/8/hop
+  +8–10% in both orders; the 1k and 10k cells tried (sync and hop at bound 8, promise-hop at 64) moved by
+  −6% to +16% between orders and runs, within the harness's noise.
 - **The cold cell** is the JIT warm-up proper: a first 10k run in a fresh process costs several times a warm run
   (see the cold table); the caller's \`Effect.gen\` loop of 10k \`yield*\` alone took 25 ms cold, 10k bare
   \`runForkWith\` calls 20 ms, against \`Effect.forEach\`'s whole cold run of 21 ms: Effect's own code paths
@@ -183,7 +184,14 @@ What the profiles and the measurements below say, target by target (measured whi
   (\`packages/task/src/internal/dispatch.ts\`: measured +17% at bound 8 and +27% unbounded against a
   dispatcher per fiber), one turn runs every task fiber's hop in one batch. Against \`Effect.forEach\`, which
   pays the same per-fiber work (\`FiberImpl\`, \`runLoop\`, async context), effect-task is at 0.9–1.0x at
-  N = 100k with bounds 8 and 64 and ahead (1.8x) unbounded; the misses are the N = 1k and 10k cells.
+  N = 100k with bounds 8 and 64 and ahead (1.8x) unbounded; the misses are the N = 1k and 10k cells. Against
+  p-limit and fastq the hop itself is the bound: warm, 10k tasks at bound 8, one implementation per process,
+  \`Effect.forEach\` costs 0.2–0.37 µs per task with synchronous bodies and 1.6–1.8 µs with one-hop bodies, so
+  an Effect hop costs some 1.4 µs per fiber (a scheduler turn shared by the batch, a \`setImmediate\` of
+  1.7–2.2 µs here against 0.06–0.09 µs for a microtask, and per fiber an \`AsyncResource\` captured at the
+  yield and entered at the resume): more than p-limit's whole task (1.2–1.3 µs) and than fastq's. No pool whose
+  bodies are Effects that yield to Effect's scheduler reaches 1.5x p-limit with these bodies; \`Effect.forEach\`
+  itself is at 0.7–0.8x p-limit there.
 - **N = 1,000 and 10,000: the full GC before every run, and the JIT.** The matrix collects garbage before each
   run, and a run right after a full collection costs more for every implementation, for effect-task the most.
   Measured in steady state (one implementation per process, 1,500 warm runs of 1,000 sync bodies at bound 8 first,

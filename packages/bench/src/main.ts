@@ -9,7 +9,6 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { parseArgs } from "node:util"
 import type { BodyKind } from "./bodies.ts"
 import { type BookkeepingConfig, measureBookkeeping } from "./bookkeeping.ts"
 import { type ColdConfig, coldText, measureCold } from "./cold.ts"
@@ -22,6 +21,7 @@ import {
   measureLatency,
   measureMemory
 } from "./extras.ts"
+import { strictFlags } from "./flags.ts"
 import { faults } from "./impls.ts"
 import { type MatrixConfig, runMatrix, warmUp } from "./matrix.ts"
 import { profileMissedTargets } from "./profiles.ts"
@@ -40,26 +40,14 @@ import { measureYields } from "./yields.ts"
 /** The flags, parsed strictly: an unknown flag or a stray argument exits 2 with one line naming it. */
 const usage =
   "usage: main.js [--quick] [--inject-failure] [--render-docs] [--cold] [--bookkeeping [--kinds=sync,hop,promise-hop,timer]]"
-const flags = (() => {
-  try {
-    return parseArgs({
-      args: process.argv.slice(2),
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quick: { type: "boolean", default: false },
-        "inject-failure": { type: "boolean", default: false },
-        "render-docs": { type: "boolean", default: false },
-        bookkeeping: { type: "boolean", default: false },
-        cold: { type: "boolean", default: false },
-        kinds: { type: "string" }
-      }
-    }).values
-  } catch (error) {
-    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}; ${usage}\n`)
-    process.exit(2)
-  }
-})()
+const flags = strictFlags("bench", usage, {
+  quick: { type: "boolean", default: false },
+  "inject-failure": { type: "boolean", default: false },
+  "render-docs": { type: "boolean", default: false },
+  bookkeeping: { type: "boolean", default: false },
+  cold: { type: "boolean", default: false },
+  kinds: { type: "string" }
+})
 const quick = flags.quick
 faults.dropOne = flags["inject-failure"]
 const t0 = performance.now()

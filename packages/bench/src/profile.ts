@@ -13,7 +13,7 @@
  *   bookkeeping target; `--gc` (with `node --expose-gc`) collects before every
  *   run, as the matrix does; `--repeat=1` in a fresh process is the cold cell
  * - `busy-submit`: coalescer submits into running keys (`--n` submits over
- *   1,000 keys, `--repeat` rounds)
+ *   8 keys, as the bench's cell, `--repeat` rounds)
  * - `burst`: `--n` coalescer submits over 1,000 keys, 1 ms bodies, bound 8
  * - `yield-slot`, `yield-quiescent`, `yield-plain`: `--bound` tasks that each
  *   run the body `--n` times (the round-trip cells)
@@ -29,9 +29,9 @@ import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { parseArgs } from "node:util"
 import { type BodyKind, effectBody } from "./bodies.ts"
 import { measureBusySubmits, measureCoalescer } from "./extras.ts"
+import { exitUsage, strictFlags } from "./flags.ts"
 import { type ImplName, impls, type ServiceBuild, taskServiceRun } from "./impls.ts"
 import { checkProbe, resetProbe } from "./probe.ts"
 import { profileMissedTargets, profilesTable } from "./profiles.ts"
@@ -54,34 +54,20 @@ const usage = "usage: profile.js [--cell=" + cells.join("|") + "] [--impl=NAME] 
   "[--kind=" + kinds.join("|") +
   "] [--repeat=R] [--gc] [--build=package|without-bookkeeping] [--results=FILE] [--min-ms=MS]"
 
-const fail = (message: string): never => {
-  process.stderr.write(`profile: ${message}\n${usage}\n`)
-  process.exit(2)
-}
+const fail = (message: string): never => exitUsage("profile", message, usage)
 
-const flags = (() => {
-  try {
-    return parseArgs({
-      args: process.argv.slice(2),
-      strict: true,
-      allowPositionals: false,
-      options: {
-        cell: { type: "string", default: "throughput" },
-        impl: { type: "string", default: "effect-task" },
-        n: { type: "string", default: "1000000" },
-        bound: { type: "string", default: "8" },
-        kind: { type: "string", default: "sync" },
-        repeat: { type: "string", default: "3" },
-        gc: { type: "boolean", default: false },
-        build: { type: "string", default: "package" },
-        results: { type: "string" },
-        "min-ms": { type: "string", default: "2000" }
-      }
-    }).values
-  } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error))
-  }
-})()
+const flags = strictFlags("profile", usage, {
+  cell: { type: "string", default: "throughput" },
+  impl: { type: "string", default: "effect-task" },
+  n: { type: "string", default: "1000000" },
+  bound: { type: "string", default: "8" },
+  kind: { type: "string", default: "sync" },
+  repeat: { type: "string", default: "3" },
+  gc: { type: "boolean", default: false },
+  build: { type: "string", default: "package" },
+  results: { type: "string" },
+  "min-ms": { type: "string", default: "2000" }
+})
 
 const positive = (name: string, text: string): number => {
   const value = Number(text)
@@ -176,7 +162,7 @@ const main = async (): Promise<void> => {
     case "missed-targets":
       return missedTargets()
     case "busy-submit": {
-      const result = await measureBusySubmits(n, 1_000, repeat)
+      const result = await measureBusySubmits(n, 8, repeat) // 8 keys, as the bench's cell
       log(
         `busy-key submit: ${result.nsPerSubmit.toFixed(0)} ns per submit (the caller's loop: ${
           result.loopNs.toFixed(0)
