@@ -213,8 +213,9 @@ What the profiles and the measurements below say, target by target (measured whi
   build and close: 0.14 and 0.45 ms; warm, a build and close costs 25 µs, 25 ns per task of a 1k run).
 - **Bookkeeping.** The loss is measured against the no-bookkeeping strategy in the same process (see above):
   both variants run the same pool code, with their accounting calls into two classes. One pair of runs varies
-  by 10–20% on this shared machine, so the cell that reads worst moves from run to run (the previous full run:
-  hop at bound 8, 16%, and 64/sync 2.1%; this one: 64/sync 13.9%). Measured apart with CPU time
+  by 10–20% on this shared machine, so the cell that reads worst moves from run to run (three full runs in a row,
+  worst and another cell: 8/hop 16% and 64/sync 2.1%; 64/sync 13.9% and 8/hop 8.7%; 64/hop 10.8% and
+  64/sync 6.1%). Measured apart with CPU time
   (\`process.cpuUsage\`) as well as wall time, N = 200,000: 64/sync 5.4–8.4% CPU (two runs of 61 pairs),
   8/hop 8.2% (25 pairs). With the service's clock made to return 0 and everything else of the bookkeeping
   kept, the same cells lose 3.5–3.7% and 1.4%: on one-hop bodies the live clock is nearly all of the cost,
