@@ -73,7 +73,7 @@ describe("TaskService: no stranded tasks and no lost resources", () => {
       assert.isAtLeast(pool.admission.capacity, 100_000)
       yield* gate.open
       yield* tasks.blockTillDone
-      assert.strictEqual(pool.admission.capacity, 2048) // a drained queue keeps one block of 2,048 slots
+      assert.strictEqual(pool.admission.capacity, 2048) // a drained queue spans one block of 2,048 slots (and keeps one spare)
     }).pipe(Effect.provide(Layer.fresh(TaskService.layerBounded(1)))))
 
   it.effect("a traced coalescer run with a null-prototype key or a throwing toString runs its body", () =>

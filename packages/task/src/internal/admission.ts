@@ -64,7 +64,7 @@ export class Admission {
     return this.queue.size
   }
 
-  /** The slots of the slot queue's blocks (tests: memory follows the backlog once it drained). */
+  /** The slots of the slot queue's blocks from head to tail (tests: memory follows the backlog once it drained). */
   get capacity(): number {
     return this.queue.capacity
   }

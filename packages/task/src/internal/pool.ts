@@ -44,6 +44,7 @@ import type * as Queue from "effect/Queue"
 import type * as Scheduler from "effect/Scheduler"
 import type { Accounting } from "./accounting.ts"
 import { Admission } from "./admission.ts"
+import { addService } from "./contextAdd.ts"
 import { rethrowLater, SharedDispatchers } from "./dispatch.ts"
 import { LiveTasks } from "./liveTasks.ts"
 import { DoneWaiters, Subscribers } from "./observers.ts"
@@ -113,13 +114,9 @@ export class TaskPool {
     return this.accounting.now()
   }
 
-  /**
-   * `context` with this pool's marker set to `task`: what the task's runs
-   * execute in. (`addUnsafe` by the marker's key is `Context.add` without its
-   * `dual` wrapper, which took 3% of a run of synchronous bodies.)
-   */
+  /** `context` with this pool's marker set to `task`: what the task's runs execute in. */
   contextFor(task: Task, context: Context.Context<never>): Context.Context<never> {
-    return Context.addUnsafe(context, this.currentTask.key, task)
+    return addService(context, this.currentTask, task) as Context.Context<never>
   }
 
   /** The task whose body is `fiber`, if any (a child fiber of a body is not). */

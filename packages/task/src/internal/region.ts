@@ -41,6 +41,7 @@ import * as Context from "effect/Context"
 import * as Fiber from "effect/Fiber"
 import * as Scheduler from "effect/Scheduler"
 import * as Tracer from "effect/Tracer"
+import { addService } from "./contextAdd.ts"
 
 /**
  * What regions report to: the service's `Quiescence`.
@@ -183,11 +184,7 @@ export const registrationContext = (fiber: Fiber.Fiber<unknown, unknown>): Conte
 
 /** What a region entry provides to its fiber: its scheduler and its tracer. @internal */
 export const regionContext = (region: Region) => <R>(context: Context.Context<R>): Context.Context<R> =>
-  Context.addUnsafe(
-    Context.addUnsafe(context, Scheduler.Scheduler.key, region.scheduler),
-    Tracer.Tracer.key,
-    region.tracer
-  )
+  addService(addService(context, Scheduler.Scheduler, region.scheduler), Tracer.Tracer, region.tracer)
 
 /** One entry into `yieldQuiescent`. @internal */
 export interface Region {

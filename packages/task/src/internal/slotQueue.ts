@@ -13,15 +13,17 @@
  *   (kept in `ids`, unused by `Task` entries, and in `task.queueTicket`): an
  *   entry is live only while its ticket is the task's latest, so a task
  *   removed early and pushed again before its old entry reached the head is
- *   taken at its new place, once. (No caller does that today: a task leaves
- *   the queue early when it finishes or when its wait is interrupted, and
- *   then its fiber ends. The ticket keeps the queue right should one.)
+ *   taken at its new place, once, and pushing a task that is still queued
+ *   moves it to the back. (No caller does either today: a task leaves the
+ *   queue early when it finishes or when its wait is interrupted, and then
+ *   its fiber ends. The ticket keeps the queue right should one.)
  *
  * The entries live in fixed-size blocks (`blockSize` entries, five parallel
  * arrays each) linked from the oldest to the newest: a push writes at the
  * tail block's next index and appends a block when it is full; a shift reads
  * at the head block's index and unlinks the block once it has passed its
- * last entry. Nothing is ever copied or reallocated as the backlog grows or
+ * last entry. Past the first block (whose arrays grow as it fills, up to
+ * 2,048 entries) nothing is copied or reallocated as the backlog grows or
  * drains. (It replaced a ring that doubled and halved: on a backlog of 200k
  * tasks its regrowth, arrays of up to 262,144 slots allocated and filled
  * afresh, took 4–5% of a run's time in a profile.)
@@ -130,13 +132,19 @@ export class SlotQueue {
     this.size++
   }
 
+  /** Queues `task` at the back; a task already queued moves there (its older entry goes stale). */
   pushTask(task: Task): void {
+    if (task.queued) this.size--
     if (this.tailIndex === blockSize) this.append()
     const block = this.tail
     const i = this.tailIndex++
     block.names[i] = undefined
     block.bodies[i] = task
+    // every array gets the slot, so that a growing block's arrays grow together (a write far past
+    // an array's end would turn it into a slow dictionary)
+    block.contexts[i] = undefined
     block.ids[i] = task.queueTicket = ++this.tickets
+    block.times[i] = 0
     task.queued = true
     this.size++
   }
@@ -227,11 +235,14 @@ export class SlotQueue {
     this.blocks = 1
     this.spare = undefined
     for (const task of tasks) task.queued = false
-    for (const task of kept) this.pushTask(task)
+    for (const task of kept) {
+      task.queued = false // its entry went with the old blocks
+      this.pushTask(task)
+    }
     return { records, tasks }
   }
 
-  /** The slots of the blocks from head to tail (tests: memory follows the backlog). */
+  /** The slots of the blocks from head to tail, at 2,048 a block; the spare is not counted (tests: memory follows the backlog). */
   get capacity(): number {
     return this.blocks * blockSize
   }

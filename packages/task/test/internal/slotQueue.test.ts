@@ -63,6 +63,8 @@ interface BlockView {
   readonly names: Array<unknown>
   readonly bodies: Array<unknown>
   readonly contexts: Array<unknown>
+  readonly ids: Array<unknown>
+  readonly times: Array<unknown>
   readonly next: BlockView | undefined
 }
 interface QueueView {
@@ -94,6 +96,9 @@ const deadSlotsAreEmpty = (queue: SlotQueue): string | undefined => {
     const to = block === view.tail ? view.tailIndex : blockSize
     const i = holdsNothing(block, 0, from) ?? holdsNothing(block, to, blockSize)
     if (i !== undefined) return `block ${blocks} slot ${i} (live ${from}..${to}) still holds an entry`
+    // a growing block's arrays grow together: one left behind would be written far past its end
+    const lengths = [block.names, block.bodies, block.contexts, block.ids, block.times].map((a) => a.length)
+    if (lengths.some((n) => n !== lengths[0])) return `block ${blocks}'s arrays have lengths ${lengths.join(", ")}`
     blocks++
     if (block === view.tail) return undefined
   }
@@ -116,7 +121,7 @@ const runProgram = (ops: ReadonlyArray<Op>): void => {
     // blocks the head has passed are dropped: at most one partly used block at each end beyond the live entries
     assert.isAtMost(queue.capacity, (Math.ceil(model.length / blockSize) + 2) * blockSize, `${step}: capacity`)
     if (model.length === 0) {
-      assert.strictEqual(queue.capacity, blockSize, `${step}: an empty queue keeps one block`)
+      assert.strictEqual(queue.capacity, blockSize, `${step}: an empty queue spans one block`)
       const view = queue as unknown as QueueView
       assert.deepStrictEqual([view.headIndex, view.tailIndex], [0, 0], `${step}: an empty queue starts its block over`)
     }
@@ -273,6 +278,10 @@ describe("SlotQueue", () => {
       queue.pushTask(task)
       queue.remove(task)
       queue.pushTask(task)
+      queue.pushRecord(4, "r", body, context, 0)
+      queue.pushTask(task) // still queued: it moves to the back
+      assert.strictEqual(queue.size, 2)
+      assert.deepStrictEqual(contents(queue).map(idOf), [4, 2])
       const { tasks } = queue.removeAll(() => false)
       assert.deepStrictEqual(tasks, [task], "removeAll returns it once")
       assert.strictEqual(queue.size, 0)
