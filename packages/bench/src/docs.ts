@@ -10,7 +10,9 @@ const profilesText = (results: Results): string => {
   return `### Profiles of the missed targets
 
 Taken by the run that measured the table above, right after its measurements, in the same process (the cold
-cell: a fresh process, profiled from just before its batch). Self time per function, as a share of the busy time
+cell: a fresh process, profiled from just before its batch). The throughput cells are profiled warm and without
+the matrix's \`gc()\` before each run: their rows show the work per task in steady state, not the extra cost of
+a run right after a full collection, which is measured apart (the N = 1,000 and 10,000 bullet below). Self time per function, as a share of the busy time
 (samples of the thread waiting in the event loop left out); "effect-task's own" is the self time of all of
 effect-task's functions together; functions of Effect are named by their file under \`effect/dist/\`.
 
@@ -122,9 +124,12 @@ Options: \`--cell=\` \`throughput\` (the default: \`--impl=<name>\`, default eff
 \`unbounded\`), \`--kind\` (\`sync\`, \`hop\`, \`promise-hop\`, \`timer\`), \`--repeat\`, \`--gc\` (a full collection before
 every run, as the matrix does; needs \`node --expose-gc\`), \`--build=without-bookkeeping\` (needs
 \`node --conditions=effect-task-internal\`)), \`busy-submit\`, \`burst\`, \`yield-slot\`, \`yield-quiescent\`,
-\`yield-plain\`. \`--no-idle\` leaves the samples of the thread waiting in the event loop out of the shares.
-A full \`pnpm bench\` also profiles the cell behind every target it misses (in its own process, after the
-measurements) and lists the top frames below ("Profiles of the missed targets").
+\`yield-plain\`, and \`missed-targets\` (\`--results=<file>\`, default the last \`--quick\` run's, and \`--min-ms\`:
+profiles the cells behind the targets that file missed, in-process, and prints the table below; its profiles come
+from a fresh process, not one warmed by a whole run). A flag a cell does not read is an error. Of
+\`summarize-profile.js\`, \`--no-idle\` leaves the samples of the thread waiting in the event loop out of the
+shares. A full \`pnpm bench\` profiles the cell behind every target it misses itself (in its own process, after
+the measurements) and lists the top frames below ("Profiles of the missed targets").
 
 ## Targets
 
@@ -135,7 +140,10 @@ ${results.failures.length > 0 ? `\n**Correctness failures:** ${results.failures.
 ## What bounds the targets that are not met
 
 ${profilesText(results)}
-What the profiles and the measurements below say, target by target (measured while writing this page):
+What bounds each target, target by target. The tables on this page come from the run that wrote it; the numbers
+in these bullets come from separate measurements, made while the code was written and said where they were made
+(warm loops, one implementation per process, A/B of two builds in one process), so they can differ from this
+run's cells, which move by 10–20% between runs on this machine.
 
 - **Short runs after a full GC — fixed.** A run after a full collection was not a warm run for effect-task: when
   a service closed, its pool and every \`Task\`, \`TaskRun\` and task fiber died, V8 holds the hidden classes
@@ -151,13 +159,14 @@ What the profiles and the measurements below say, target by target (measured whi
   doubled when full and halved when it drained: on a backlog of 200,000 (hop bodies at bound 8) its regrowth,
   arrays of up to 262,144 slots allocated and filled afresh, took 4–5% of the run in a profile. It is now a
   list of blocks of 2,048 entries (\`packages/task/src/internal/slotQueue.ts\`), appended and unlinked,
-  nothing copied; a queue's first block grows as it fills, so a service with a short backlog allocates no
+  nothing copied past the first block, which grows as it fills, so a service with a short backlog allocates no
   2,048 slots. The overhead per parked task fell from 44 to 32 bytes (the ring's power-of-two slack). In the
-  same change a task's context is made with \`Context.addUnsafe\` instead of \`Context.add\`, whose \`dual\`
-  wrapper took 3% of a run of synchronous bodies in a profile. Against the build before, in one process, 15–21
+  same change a task's context is made by \`Context.add\`'s body without its \`dual\` wrapper
+  (\`packages/task/src/internal/contextAdd.ts\`, typed as \`Context.add\` is); the wrapper took 3% of a profile of 1,000-task runs of synchronous bodies at bound 8. Against the build before, in one process, 15–21
   rounds in each import order (the harness reads identical builds at 0.93–0.95x in one order): 200k/8/hop
   +8–10% in both orders; the 1k and 10k cells tried (sync and hop at bound 8, promise-hop at 64) moved by
-  −6% to +16% between orders and runs, within the harness's noise.
+  −6% to +16% between orders and runs, more than the harness's bias: no claim for them. (The A/B script loads
+  both builds in one process and alternates them; it is a throwaway, not in the repository.)
 - **The cold cell** is the JIT warm-up proper: a first 10k run in a fresh process costs several times a warm run
   (see the cold table); the caller's \`Effect.gen\` loop of 10k \`yield*\` alone took 25 ms cold, 10k bare
   \`runForkWith\` calls 20 ms, against \`Effect.forEach\`'s whole cold run of 21 ms: Effect's own code paths
@@ -173,9 +182,8 @@ What the profiles and the measurements below say, target by target (measured whi
   task then gets its own fiber (\`Effect.runForkWith\` and an exit observer: about 0.18 µs), and is
   registered, granted, started, counted, timed and finished (about 0.5 µs). Warm, 1,000 tasks at bound 8 cost
   1.1–1.3 µs each against 0.21–0.29 µs for \`Effect.forEach\`. The profile of the worst cell (the table
-  above) spreads over Effect's run loop and fiber (\`evaluate\`, \`runLoop\`, \`runForkWith\`, \`makeExit\`)
-  and the pool's own steps (\`drain\`, which has \`start\` and the fiber's constructor inlined,
-  \`grantWaiting\`, \`finish\`): no single frame to remove. Reaching 0.5x would need a task without a fiber
+  above) spreads over Effect's run loop (\`runLoop\`, \`evaluate\`, \`makeExit\`, \`getCont\`) and the pool's
+  drain loop, with effect-task's own functions a third or less of the busy time: no single frame to remove. Reaching 0.5x would need a task without a fiber
   of its own, which a body can observe (its context, its span, interruption, its children), or a bulk
   registration API.
 - **One-hop bodies against p-limit, p-queue and fastq.** An \`Effect.yieldNow\` body resumes through Effect's
@@ -183,15 +191,16 @@ What the profiles and the measurements below say, target by target (measured whi
   library's hop is a microtask. Since a service's task fibers share one dispatcher per scheduler
   (\`packages/task/src/internal/dispatch.ts\`: measured +17% at bound 8 and +27% unbounded against a
   dispatcher per fiber), one turn runs every task fiber's hop in one batch. Against \`Effect.forEach\`, which
-  pays the same per-fiber work (\`FiberImpl\`, \`runLoop\`, async context), effect-task is at 0.9–1.0x at
-  N = 100k with bounds 8 and 64 and ahead (1.8x) unbounded; the misses are the N = 1k and 10k cells. Against
+  pays the same per-fiber work (\`FiberImpl\`, \`runLoop\`, async context), effect-task is within about 20%
+  of it or ahead from N = 100k up (the throughput table), and furthest behind at N = 1k and 10k. Against
   p-limit and fastq the hop itself is the bound: warm, 10k tasks at bound 8, one implementation per process,
   \`Effect.forEach\` costs 0.2–0.37 µs per task with synchronous bodies and 1.6–1.8 µs with one-hop bodies, so
   an Effect hop costs some 1.4 µs per fiber (a scheduler turn shared by the batch, a \`setImmediate\` of
   1.7–2.2 µs here against 0.06–0.09 µs for a microtask, and per fiber an \`AsyncResource\` captured at the
-  yield and entered at the resume): more than p-limit's whole task (1.2–1.3 µs) and than fastq's. No pool whose
-  bodies are Effects that yield to Effect's scheduler reaches 1.5x p-limit with these bodies; \`Effect.forEach\`
-  itself is at 0.7–0.8x p-limit there.
+  yield and entered at the resume): more than p-limit's whole task there (1.2–1.3 µs) and than fastq's. At
+  that size no pool whose bodies are Effects that yield to Effect's scheduler reaches 1.5x p-limit with these
+  bodies: \`Effect.forEach\` itself is at 0.7–0.8x p-limit there. (At N = 1M p-limit's own cost per task
+  grows, and both Effect pools pass it: see the throughput table.)
 - **N = 1,000 and 10,000: the full GC before every run, and the JIT.** The matrix collects garbage before each
   run, and a run right after a full collection costs more for every implementation, for effect-task the most.
   Measured in steady state (one implementation per process, 1,500 warm runs of 1,000 sync bodies at bound 8 first,
@@ -213,9 +222,9 @@ What the profiles and the measurements below say, target by target (measured whi
   build and close: 0.14 and 0.45 ms; warm, a build and close costs 25 µs, 25 ns per task of a 1k run).
 - **Bookkeeping.** The loss is measured against the no-bookkeeping strategy in the same process (see above):
   both variants run the same pool code, with their accounting calls into two classes. One pair of runs varies
-  by 10–20% on this shared machine, so the cell that reads worst moves from run to run (three full runs in a row,
+  by 10–20% on this shared machine, so the cell that reads worst moves from run to run (the last three full runs,
   worst and another cell: 8/hop 16% and 64/sync 2.1%; 64/sync 13.9% and 8/hop 8.7%; 64/hop 10.8% and
-  64/sync 6.1%). Measured apart with CPU time
+  64/sync 6.1%; the last one after the slot queue's change, so not noise alone). Measured apart with CPU time
   (\`process.cpuUsage\`) as well as wall time, N = 200,000: 64/sync 5.4–8.4% CPU (two runs of 61 pairs),
   8/hop 8.2% (25 pairs). With the service's clock made to return 0 and everything else of the bookkeeping
   kept, the same cells lose 3.5–3.7% and 1.4%: on one-hop bodies the live clock is nearly all of the cost,
@@ -229,31 +238,32 @@ What the profiles and the measurements below say, target by target (measured whi
 - **Coalescer burst.** A million \`submit\` calls from an \`Effect.gen\` loop take a quarter to half a second:
   one generator step and one \`Effect.withFiber\` effect per call (the submit needs the caller's fiber for the
   run's context) cost about 0.22 µs before the coalescer does anything, and its own step (a key lookup and a
-  flag) adds about 15 ns (measured: 231 ns per submit into running keys against 216 ns for a loop of
-  \`yield* Effect.withFiber(() => Effect.void)\`). One wave of 1,000 one-millisecond runs at bound 8 takes about
+  flag) adds about 15 ns (measured apart, in one warm process: 231 ns per submit into running keys against
+  216 ns for a loop of \`yield* Effect.withFiber(() => Effect.void)\`; the run's own cell is in the targets
+  table, with its baseline loop). One wave of 1,000 one-millisecond runs at bound 8 takes about
   140 ms, so while the burst lasts each key's run ends and is legitimately re-run several times: the guarantee
   ("a run that starts after the last submit") forces a re-run whenever a submit lands after a run started, and
   first come, first served sends every re-run to the back of the queue. Two runs per key would need the whole
   burst inside one wave, about 8M submits/s.
 - **A submit to a busy key** is bounded the same way: 100 ns is below what any Effect-returning call costs in an
-  \`Effect.gen\` loop (\`yield* Effect.void\`, an already completed effect, costs 76 ns; \`yield*
-  Effect.sync(f)\` 116 ns; anything that reads the caller's fiber, 216 ns).
+  \`Effect.gen\` loop (measured apart, in one warm process: \`yield* Effect.void\`, an already completed
+  effect, 76 ns; \`yield* Effect.sync(f)\` 116 ns; anything that reads the caller's fiber, 216 ns; the run's
+  own baseline loop, \`yield* Effect.void\`, is in the targets table).
 - **Yield round trips.** A \`yieldSlot\` decides in \`uninterruptibleMask\`'s own step (it reads the fiber with
   \`Fiber.getCurrent()\`, no \`withFiber\` of its own) and, when a slot is free and nobody waits, its
   after-step takes the slot back in the same step; only a task that must wait goes through the \`callback\`
   (\`packages/task/src/internal/runs.ts\`). Against the build before that change, in one process, 21 rounds,
   three runs: 0.8 µs less per \`yieldSlot\` round trip (1.56–1.96 µs above the plain body before, 0.66–1.12 µs
   after) and 0.5–0.8 µs less per \`yieldQuiescent\`. What is left is Effect's own steps: the mask, the
-  \`interruptible\` around \`self\`, \`exit\` and the \`flatMap\` after it (self time, 8 tasks each
-  looping over \`yieldSlot(yieldNow)\`, idle time left out: \`runLoop\`, \`evaluate\`, the mask's
-  callback, \`getCont\`, \`makeExit\`, \`runInAsyncScope\` on top; the pool's \`setState\`, its only frame
-  in the list, 0.5%). The same after-step built on \`Effect.onExit\` (one step fewer) was dropped: it changes an
+  \`interruptible\` around \`self\`, \`exit\` and the \`flatMap\` after it: in the loop's profile (the table
+  above) Effect's run loop, exits and continuations are on top, and effect-task's own functions are a small
+  share. The same after-step built on \`Effect.onExit\` (one step fewer) was dropped: it changes an
   outcome. When the wait for the slot is interrupted after \`self\` failed or died, \`onExit\` keeps that
   failure beside the interruption, and the task would count, and be logged, as failed instead of interrupted
   (a table test pins the interrupted outcome for success, failure and defect). A \`yieldQuiescent\`
   adds the region: a scheduler, a tracer and a context of its own per entry, a fiber-context cache rebuilt
-  for it and for the way out (\`makeFiberContextCache\` 4.8%, the context's overlays and lookups 8%), the
-  region's \`enter\` 1.8%, and a tracer hook on every operation inside. Behind a backlog (the second column)
+  for it and for the way out (\`makeFiberContextCache\` and the region's \`context\` are among the top frames
+  of its profile above), and a tracer hook on every operation inside. Behind a backlog (the second column)
   the round trip also waits behind every parked task, as first come, first served requires.
 `
 }

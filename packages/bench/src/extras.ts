@@ -312,7 +312,11 @@ export interface BusySubmitsResult {
  * on a running key (it only marks the key pending). The gate opens and every
  * key must run exactly twice: its first run and one re-run.
  */
-const busyRound = (submits: number, keys: number): Promise<{ ns: number; loopNs: number; failure?: string }> =>
+const busyRound = (
+  submits: number,
+  keys: number,
+  baseline = true
+): Promise<{ ns: number; loopNs: number; failure?: string }> =>
   Effect.runPromise(
     Effect.gen(function*() {
       const tasks = yield* TaskService
@@ -332,8 +336,8 @@ const busyRound = (submits: number, keys: number): Promise<{ ns: number; loopNs:
         return { ns: NaN, loopNs: NaN, failure: "the first runs did not start" }
       }
       const l0 = performance.now()
-      for (let i = 0; i < submits; i++) yield* Effect.void
-      const loopNs = ((performance.now() - l0) * 1e6) / submits
+      if (baseline) { for (let i = 0; i < submits; i++) yield* Effect.void }
+      const loopNs = baseline ? ((performance.now() - l0) * 1e6) / submits : NaN
       const t0 = performance.now()
       for (let i = 0; i < submits; i++) {
         const k = i % keys
@@ -354,6 +358,12 @@ const busyRound = (submits: number, keys: number): Promise<{ ns: number; loopNs:
   )
 
 const medianOf = (xs: ReadonlyArray<number>): number => xs.toSorted((a, b) => a - b)[xs.length >> 1]!
+
+/** One round of `submits` into `keys` busy keys without the baseline loop (for a profile of the submits alone). */
+export const busySubmitsOnce = async (submits: number, keys: number): Promise<void> => {
+  const result = await busyRound(submits, keys, false)
+  if (result.failure !== undefined) throw new Error(`busy-key submits: ${result.failure}`)
+}
 
 export const measureBusySubmits = async (submits: number, keys: number, rounds: number): Promise<BusySubmitsResult> => {
   const failures: Array<string> = []

@@ -71,12 +71,28 @@ const flags = strictFlags("profile", usage, {
 
 const positive = (name: string, text: string): number => {
   const value = Number(text)
-  if (!Number.isInteger(value) || value < 1) fail(`--${name}: ${JSON.stringify(text)} is not a positive integer`)
+  if (!/^[0-9]+$/.test(text) || value < 1) fail(`--${name}: ${JSON.stringify(text)} is not a positive integer`)
   return value
 }
 const cell = (cells as ReadonlyArray<string>).includes(flags.cell)
   ? flags.cell as Cell
   : fail(`--cell: ${JSON.stringify(flags.cell)} is not one of ${cells.join(", ")}`)
+/** the flags each cell reads; any other flag given is an error, not silently ignored */
+const applicable: Record<Cell, ReadonlyArray<string>> = {
+  throughput: ["impl", "n", "bound", "kind", "repeat", "gc", "build"],
+  "busy-submit": ["n", "repeat"],
+  burst: ["n", "repeat"],
+  "yield-slot": ["n", "bound", "repeat"],
+  "yield-quiescent": ["n", "bound", "repeat"],
+  "yield-plain": ["n", "bound", "repeat"],
+  "missed-targets": ["results", "min-ms"]
+}
+const given = process.argv.slice(2).filter((a) => a.startsWith("--")).map((a) => a.slice(2).replace(/=.*$/, ""))
+  .filter((f) => f !== "cell")
+const stray = given.find((f) => !applicable[cell].includes(f))
+if (stray !== undefined) {
+  fail(`--${stray} does not apply to --cell=${cell} (it reads: ${applicable[cell].map((f) => `--${f}`).join(", ")})`)
+}
 const n = positive("n", flags.n)
 const bound = flags.bound === "unbounded" ? Infinity : positive("bound", flags.bound)
 const kind = kinds.includes(flags.kind as BodyKind)

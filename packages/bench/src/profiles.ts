@@ -6,20 +6,28 @@
  * cell in a fresh process) and docs/performance.md lists the profile's top
  * frames next to the target, as issue #19 asks of a miss.
  *
- * What is profiled per target:
+ * What is profiled per target, with the parameters the run measured:
  * - a throughput target, and the flat-cost target: effect-task alone in the
- *   target's worst matrix cell (without the matrix's `gc()` before each run,
- *   which would only add the collector's own frames); when the cold cell
- *   misses too, one cold run (a fresh process, the profiler started right
- *   before the batch, after the imports)
+ *   target's worst matrix cell, warm, without the matrix's `gc()` before
+ *   each run: the profile shows the steady-state work per task, not the
+ *   penalty of a run right after a full collection (measured apart, see the
+ *   page); when a cold cell misses too, one cold run (a fresh process, the
+ *   profiler started right before the batch, after the imports: one batch,
+ *   however short)
  * - the yield round trips: the loop cells (`bound` tasks each yielding in a
  *   loop, no backlog)
- * - the coalescer targets: the busy-key submits and the burst
- * - the bookkeeping target: its worst cell, effect-task with its bookkeeping
+ * - the coalescer targets: the busy-key submits (the submit loop alone,
+ *   without the cell's baseline loop) and the burst
+ * - the bookkeeping target: its worst cell, with and without the
+ *   bookkeeping (the second needs `node --conditions=effect-task-internal`,
+ *   as `pnpm bench` runs; elsewhere that row says it was not taken)
+ * - any other missed target (memory, latency): a row that says it has no
+ *   profile (a heap size or a latency is not a CPU cost)
  *
  * Shares are of the busy time: samples of the thread waiting in the event
- * loop (`(idle)`) are left out. The garbage collector's share is given apart.
- * Each profile is taken over at least `minMs` of runs, sampled every 100 µs.
+ * loop (`(idle)`) and of the profiler's own calls are left out. The garbage
+ * collector's share is given apart. Each in-process profile covers at least
+ * `minMs` of runs, sampled every 100 µs.
  */
 import * as Effect from "effect/Effect"
 import { execFileSync } from "node:child_process"
@@ -31,10 +39,10 @@ import { fileURLToPath } from "node:url"
 import { effectBody } from "./bodies.ts"
 import type { BookkeepingResult } from "./bookkeeping.ts"
 import { isPseudoFrame, type Profile, type ProfileSummary, summarizeProfile } from "./cpuProfile.ts"
-import { measureBusySubmits, measureCoalescer } from "./extras.ts"
-import { impls, packageBuild, taskServiceRun } from "./impls.ts"
+import { busySubmitsOnce, type BusySubmitsResult, measureCoalescer } from "./extras.ts"
+import { impls, packageBuild, type ServiceBuild, taskServiceRun } from "./impls.ts"
 import { boundLabel, type WorstCell } from "./matrix.ts"
-import { loopOnce } from "./yields.ts"
+import { loopOnce, type YieldsResult } from "./yields.ts"
 
 /** What this module reads of a target (`report.ts`'s `Target`). */
 interface ProfiledTarget {
@@ -55,7 +63,7 @@ export interface TargetProfile {
   readonly target: string
   /** what was profiled */
   readonly cell: string
-  /** the `profile.js` flags that take the same profile on its own */
+  /** how to take the same profile on its own (`profile.js` flags, or the cold child's command) */
   readonly command: string
   readonly sampledMs: number
   /** the garbage collector's share of the busy time */
@@ -138,6 +146,26 @@ const profiledCold = (cell: WorstCell): ProfileSummary => {
   }
 }
 
+/** A row for a target without a profile, saying why. */
+const unprofiled = (target: string, why: string): TargetProfile => ({
+  target,
+  cell: why,
+  command: "",
+  sampledMs: 0,
+  gcShare: NaN,
+  ownShare: NaN,
+  frames: []
+})
+
+/** The no-op accounting build, when this process may import `effect-task/internal`. */
+const withoutBookkeeping = async (): Promise<ServiceBuild | undefined> => {
+  try {
+    return (await import("effect-task/internal")).layerWithoutBookkeeping
+  } catch {
+    return undefined
+  }
+}
+
 const cellLabel = (cell: WorstCell): string => `N=${cell.n}, bound ${boundLabel(cell.bound)}, ${cell.kind} bodies`
 const cellFlags = (cell: WorstCell): string => `--n=${cell.n} --bound=${boundLabel(cell.bound)} --kind=${cell.kind}`
 
@@ -145,7 +173,12 @@ const effectTask = impls.find((impl) => impl.name === "effect-task")!
 
 /** Profiles the cell behind every target of `results` that is not met (see the module comment). */
 export const profileMissedTargets = async (
-  results: { readonly targets: ReadonlyArray<ProfiledTarget>; readonly bookkeeping?: BookkeepingResult | undefined },
+  results: {
+    readonly targets: ReadonlyArray<ProfiledTarget>
+    readonly bookkeeping?: BookkeepingResult | undefined
+    readonly yields?: YieldsResult | undefined
+    readonly busySubmits?: BusySubmitsResult | undefined
+  },
   minMs: number,
   log: (line: string) => void
 ): Promise<Array<TargetProfile>> => {
@@ -185,22 +218,29 @@ export const profileMissedTargets = async (
       case "yieldSlot round trip":
       case "yieldQuiescent round trip": {
         const kind = target.name.startsWith("yieldSlot") ? "yieldSlot" : "yieldQuiescent"
+        const bound = results.yields?.bound ?? 8
+        const loops = results.yields?.loops ?? 2_000
         await add(
           target,
-          `8 tasks, each looping 2,000 times over ${kind}(yieldNow)`,
-          `--cell=${kind === "yieldSlot" ? "yield-slot" : "yield-quiescent"} --bound=8 --n=2000`,
-          () => profiled(() => loopOnce(kind, 8, 2_000), minMs)
+          `${bound} tasks, each looping ${loops.toLocaleString("en")} times over ${kind}(yieldNow)`,
+          `--cell=${kind === "yieldSlot" ? "yield-slot" : "yield-quiescent"} --bound=${bound} --n=${loops}`,
+          () => profiled(() => loopOnce(kind, bound, loops), minMs)
         )
         break
       }
-      case "coalescer submit to a busy key":
+      case "coalescer submit to a busy key": {
+        const submits = results.busySubmits?.submits ?? 1_000_000
+        const keys = results.busySubmits?.keys ?? 8
         await add(
           target,
-          "200,000 submits into 8 running keys",
-          "--cell=busy-submit --n=200000",
-          () => profiled(() => measureBusySubmits(200_000, 8, 1), minMs)
+          `${
+            submits.toLocaleString("en")
+          } submits into ${keys} running keys (the submit loop, without the cell's baseline loop)`,
+          `--cell=busy-submit --n=${submits}`,
+          () => profiled(() => busySubmitsOnce(submits, keys), minMs)
         )
         break
+      }
       case "coalescer burst":
         await add(
           target,
@@ -214,24 +254,42 @@ export const profileMissedTargets = async (
         if (book === undefined || book.cells.length === 0) break
         const worst = book.cells.toSorted((a, b) => b.loss - a.loss)[0]!
         const cell: WorstCell = { n: book.n, bound: worst.bound, kind: worst.kind }
+        const runWith = (build: ServiceBuild) => () =>
+          Effect.runPromise(taskServiceRun(build, cell.n, cell.bound, effectBody(cell.kind)))
         await add(
           target,
           `effect-task with its bookkeeping, ${cellLabel(cell)} (the worst bookkeeping cell)`,
           cellFlags(cell),
-          () =>
-            profiled(
-              () => Effect.runPromise(taskServiceRun(packageBuild, cell.n, cell.bound, effectBody(cell.kind))),
-              minMs
-            )
+          () => profiled(runWith(packageBuild), minMs)
         )
+        const without = await withoutBookkeeping()
+        if (without === undefined) {
+          out.push(
+            unprofiled(
+              target.name,
+              "the same cell without the bookkeeping: needs node --conditions=effect-task-internal"
+            )
+          )
+        } else {
+          await add(
+            target,
+            `the same cell without the bookkeeping (NoAccounting)`,
+            `${cellFlags(cell)} --build=without-bookkeeping`,
+            () => profiled(runWith(without), minMs)
+          )
+        }
         break
       }
+      default:
+        if (target.worst === undefined && target.worstCold === undefined) {
+          out.push(unprofiled(target.name, "not profiled: a heap size or a latency, not a CPU cost"))
+        }
     }
   }
   return out
 }
 
-const percent = (x: number): string => `${(x * 100).toFixed(1)}%`
+const percent = (x: number): string => (Number.isNaN(x) ? "—" : `${(x * 100).toFixed(1)}%`)
 
 /** The page's table: one row per profile. */
 export const profilesTable = (profiles: ReadonlyArray<TargetProfile>): string =>
@@ -239,8 +297,10 @@ export const profilesTable = (profiles: ReadonlyArray<TargetProfile>): string =>
     "| target | profiled | top frames (self time, share of the busy time) | effect-task's own | GC | sampled |",
     "| --- | --- | --- | --: | --: | --: |",
     ...profiles.map((p) =>
-      `| ${p.target} | ${p.cell} | ${p.frames.map((f) => `${f.frame} ${percent(f.share)}`).join("; ")} | ${
-        percent(p.ownShare)
-      } | ${percent(p.gcShare)} | ${p.sampledMs.toFixed(0)} ms |`
+      `| ${p.target} | ${p.cell} | ${
+        p.frames.length === 0 ? "—" : p.frames.map((f) => `${f.frame} ${percent(f.share)}`).join("; ")
+      } | ${percent(p.ownShare)} | ${percent(p.gcShare)} | ${
+        p.sampledMs === 0 ? "—" : `${p.sampledMs.toFixed(0)} ms`
+      } |`
     )
   ].join("\n")
