@@ -14,7 +14,9 @@ cell: a fresh process, profiled from just before its batch). The throughput cell
 the matrix's \`gc()\` before each run: their rows show the work per task in steady state, not the extra cost of
 a run right after a full collection, which is measured apart (the N = 1,000 and 10,000 bullet below). Self time per function, as a share of the busy time
 (samples of the thread waiting in the event loop left out); "effect-task's own" is the self time of all of
-effect-task's functions together; functions of Effect are named by their file under \`effect/dist/\`.
+effect-task's functions together; functions of Effect are named by their file under \`effect/dist/\`. A function
+V8 inlined into its caller is counted in the caller, so "effect-task's own" can read low: a busy-key submit's own
+step (a key lookup and a flag) runs inside Effect's \`withFiber\` step and is counted there.
 
 ${profilesTable(profiles)}
 `
