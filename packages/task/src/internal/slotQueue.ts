@@ -99,6 +99,21 @@ class Block {
   }
 }
 
+/** The record stored at `block[i]` (a record entry: its name is set). */
+const recordAt = (block: Block, i: number): ParkedRecord => ({
+  id: block.ids[i]!,
+  name: block.names[i]!,
+  body: block.bodies[i] as Effect.Effect<unknown, unknown>,
+  context: block.contexts[i]!,
+  registeredAt: block.times[i]!
+})
+
+/** The task of the `Task` entry at `block[i]` if the entry is live (its ticket is the task's latest), else `undefined`. */
+const liveTask = (block: Block, i: number): Task | undefined => {
+  const task = block.bodies[i] as Task
+  return task.queued && task.queueTicket === block.ids[i] ? task : undefined
+}
+
 /** @internal */
 export class SlotQueue {
   private head = new Block(0)
@@ -107,8 +122,6 @@ export class SlotQueue {
   private tailIndex = 0
   /** a block the head has passed, kept for the next append */
   private spare: Block | undefined = undefined
-  /** blocks from head to tail */
-  private blocks = 1
   /** the last ticket given to a `Task` entry */
   private tickets = 0
   /** live entries */
@@ -121,6 +134,28 @@ export class SlotQueue {
     context: Context.Context<never>,
     registeredAt: number
   ): void {
+    this.push(name, body, context, id, registeredAt)
+  }
+
+  /** Queues `task` at the back; a task already queued moves there (its older entry goes stale). */
+  pushTask(task: Task): void {
+    if (task.queued) this.size--
+    this.push(undefined, task, undefined, task.queueTicket = ++this.tickets, 0)
+    task.queued = true
+  }
+
+  /**
+   * Writes an entry at the tail. Every array gets the slot, so that a
+   * growing block's arrays grow together (a write far past an array's end
+   * would turn it into a slow dictionary).
+   */
+  private push(
+    name: string | undefined,
+    body: Effect.Effect<unknown, unknown> | Task,
+    context: Context.Context<never> | undefined,
+    id: number,
+    time: number
+  ): void {
     if (this.tailIndex === blockSize) this.append()
     const block = this.tail
     const i = this.tailIndex++
@@ -128,24 +163,7 @@ export class SlotQueue {
     block.bodies[i] = body
     block.contexts[i] = context
     block.ids[i] = id
-    block.times[i] = registeredAt
-    this.size++
-  }
-
-  /** Queues `task` at the back; a task already queued moves there (its older entry goes stale). */
-  pushTask(task: Task): void {
-    if (task.queued) this.size--
-    if (this.tailIndex === blockSize) this.append()
-    const block = this.tail
-    const i = this.tailIndex++
-    block.names[i] = undefined
-    block.bodies[i] = task
-    // every array gets the slot, so that a growing block's arrays grow together (a write far past
-    // an array's end would turn it into a slow dictionary)
-    block.contexts[i] = undefined
-    block.ids[i] = task.queueTicket = ++this.tickets
-    block.times[i] = 0
-    task.queued = true
+    block.times[i] = time
     this.size++
   }
 
@@ -170,29 +188,16 @@ export class SlotQueue {
       if (this.head === this.tail && this.headIndex === this.tailIndex) break
       const block = this.head
       const i = this.headIndex++
-      const name = block.names[i]
-      const body = block.bodies[i]!
-      const context = block.contexts[i]
+      const record = block.names[i] !== undefined ? recordAt(block, i) : undefined
+      const live = record === undefined ? liveTask(block, i) : undefined
       block.names[i] = undefined
       block.bodies[i] = undefined
       block.contexts[i] = undefined
-      if (name === undefined) {
-        const task = body as Task
-        if (!task.queued || task.queueTicket !== block.ids[i]) continue // removed early (and maybe pushed again)
-        task.queued = false
-        this.size--
-        if (this.size === 0) this.rewind()
-        return task
-      }
+      if (live === undefined && record === undefined) continue // removed early (and maybe pushed again)
+      if (live !== undefined) live.queued = false
       this.size--
       if (this.size === 0) this.rewind()
-      return materialize({
-        id: block.ids[i]!,
-        name,
-        body: body as Effect.Effect<unknown, unknown>,
-        context: context!,
-        registeredAt: block.times[i]!
-      })
+      return live ?? materialize(record!)
     }
     this.rewind()
     return undefined
@@ -203,18 +208,10 @@ export class SlotQueue {
     for (let block: Block | undefined = this.head; block !== undefined; block = block.next) {
       const end = block === this.tail ? this.tailIndex : blockSize
       for (let i = block === this.head ? this.headIndex : 0; i < end; i++) {
-        const name = block.names[i]
-        if (name === undefined) {
-          const task = block.bodies[i] as Task
-          if (task.queued && task.queueTicket === block.ids[i]) onTask(task)
-        } else {
-          onRecord({
-            id: block.ids[i]!,
-            name,
-            body: block.bodies[i] as Effect.Effect<unknown, unknown>,
-            context: block.contexts[i]!,
-            registeredAt: block.times[i]!
-          })
+        if (block.names[i] !== undefined) onRecord(recordAt(block, i))
+        else {
+          const task = liveTask(block, i)
+          if (task !== undefined) onTask(task)
         }
       }
       if (block === this.tail) break
@@ -232,7 +229,6 @@ export class SlotQueue {
     this.forEach((record) => records.push(record), (task) => (keep(task) ? kept : tasks).push(task))
     this.head = this.tail = new Block(0)
     this.headIndex = this.tailIndex = this.size = 0
-    this.blocks = 1
     this.spare = undefined
     for (const task of tasks) task.queued = false
     for (const task of kept) {
@@ -244,7 +240,9 @@ export class SlotQueue {
 
   /** The slots of the blocks from head to tail, at 2,048 a block; the spare is not counted (tests: memory follows the backlog). */
   get capacity(): number {
-    return this.blocks * blockSize
+    let blocks = 1
+    for (let block = this.head; block !== this.tail; block = block.next!) blocks++
+    return blocks * blockSize
   }
 
   /** The tail block is full: link a new one (the spare, if there is one). */
@@ -254,7 +252,6 @@ export class SlotQueue {
     this.tail.next = block
     this.tail = block
     this.tailIndex = 0
-    this.blocks++
   }
 
   /** The head has passed its block's last entry: unlink it (it becomes the spare, its slots already cleared). */
@@ -264,7 +261,6 @@ export class SlotQueue {
     this.headIndex = 0
     block.next = undefined
     this.spare = block
-    this.blocks--
   }
 
   /** Empty: write from the head block's first slot again. */
