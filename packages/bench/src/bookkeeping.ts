@@ -46,18 +46,26 @@ export interface BookkeepingResult {
 /**
  * `effect-task/internal` is exported only under the `effect-task-internal`
  * condition, so that no user imports it by accident: `pnpm bench` runs node
- * with `--conditions=effect-task-internal`.
+ * with `--conditions=effect-task-internal`. The no-op accounting build, or
+ * `undefined` when this process may not import it.
  */
-const loadWithoutBookkeeping = async (): Promise<ServiceBuild> => {
+export const tryWithoutBookkeeping = async (): Promise<ServiceBuild | undefined> => {
   try {
-    const internal = await import("effect-task/internal")
-    return internal.layerWithoutBookkeeping
-  } catch (error) {
+    return (await import("effect-task/internal")).layerWithoutBookkeeping
+  } catch {
+    return undefined
+  }
+}
+
+/** The same, or an error that says how to run node. */
+const loadWithoutBookkeeping = async (): Promise<ServiceBuild> => {
+  const build = await tryWithoutBookkeeping()
+  if (build === undefined) {
     throw new Error(
-      "the bookkeeping cost needs effect-task/internal: run node with --conditions=effect-task-internal (pnpm bench does)",
-      { cause: error }
+      "the bookkeeping cost needs effect-task/internal: run node with --conditions=effect-task-internal (pnpm bench does)"
     )
   }
+  return build
 }
 
 /** The same program for both builds: only the layer differs. */

@@ -6,8 +6,8 @@
  * the imports) to `file` (`profiles.ts`).
  */
 import * as fs from "node:fs"
-import { Session } from "node:inspector/promises"
 import type { BodyKind } from "./bodies.ts"
+import { startProfiler } from "./cpuProfile.ts"
 
 const arg = (name: string): string => {
   const value = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
@@ -27,22 +27,12 @@ const main = async (): Promise<void> => {
   const impl = impls.find((candidate) => candidate.name === name)
   if (impl === undefined) throw new Error(`cold-child: unknown --impl=${name}`)
   const profileFile = process.argv.find((a) => a.startsWith("--profile="))?.slice("--profile=".length)
-  const session = profileFile === undefined ? undefined : new Session()
-  if (session !== undefined) {
-    session.connect()
-    await session.post("Profiler.enable")
-    await session.post("Profiler.setSamplingInterval", { interval: 100 })
-    await session.post("Profiler.start")
-  }
+  const stopProfiler = profileFile === undefined ? undefined : await startProfiler()
   resetProbe()
   const t0 = performance.now()
   const completed = await impl.run(n, bound, kind, 60_000)
   const ms = performance.now() - t0
-  if (session !== undefined) {
-    const { profile } = await session.post("Profiler.stop")
-    session.disconnect()
-    fs.writeFileSync(profileFile!, JSON.stringify(profile))
-  }
+  if (stopProfiler !== undefined) fs.writeFileSync(profileFile!, JSON.stringify(await stopProfiler()))
   const check = completed ? checkProbe(n, bound) : { ok: false, message: "the run exceeded 60 s" }
   process.stdout.write(
     `${JSON.stringify({ impl: name, node: process.version, importMs, ms, ok: check.ok, message: check.message })}\n`

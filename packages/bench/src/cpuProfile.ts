@@ -1,10 +1,12 @@
 /**
- * Reading a V8 CPU profile (`node --cpu-prof`, or the inspector's
- * `Profiler.stop`): self and inclusive time per function, with the samples
- * V8 files under pseudo-frames (`(idle)`, `(garbage collector)`,
- * `(program)`) kept apart. Used by `summarize-profile.ts` (a file from disk)
- * and `profiles.ts` (the profiles the bench takes of its missed targets).
+ * V8 CPU profiles: taking one in-process (the inspector's `Profiler`, every
+ * 100 µs) and reading one (`node --cpu-prof`'s file or the inspector's):
+ * self and inclusive time per function, with the samples V8 files under
+ * pseudo-frames (`(idle)`, `(garbage collector)`, `(program)`) kept apart.
+ * Used by `summarize-profile.ts` (a file from disk), `profiles.ts` (the
+ * profiles the bench takes of its missed targets) and `cold-child.ts`.
  */
+import { Session } from "node:inspector/promises"
 
 export interface CallFrame {
   readonly functionName: string
@@ -31,6 +33,27 @@ export interface ProfileSummary {
   /** µs per function (`name  file:line`), descending */
   readonly self: ReadonlyArray<readonly [string, number]>
   readonly inclusive: ReadonlyArray<readonly [string, number]>
+}
+
+/** Starts the CPU profiler in this process; the function it returns stops it and gives the profile. */
+export const startProfiler = async (): Promise<() => Promise<Profile>> => {
+  const session = new Session()
+  session.connect()
+  try {
+    await session.post("Profiler.enable")
+    await session.post("Profiler.setSamplingInterval", { interval: 100 })
+    await session.post("Profiler.start")
+  } catch (error) {
+    session.disconnect()
+    throw error
+  }
+  return async () => {
+    try {
+      return (await session.post("Profiler.stop")).profile as Profile
+    } finally {
+      session.disconnect()
+    }
+  }
 }
 
 /** A frame's file, from `packages/task/` or `node_modules/` on. */

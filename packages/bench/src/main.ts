@@ -30,8 +30,10 @@ import {
   evaluateTargets,
   extrasText,
   type Machine,
+  parseResults,
   type Results,
   skipNotes,
+  stringifyResults,
   table,
   targetsTable
 } from "./report.ts"
@@ -227,7 +229,7 @@ const main = async (): Promise<number> => {
   const file = path.join(resultsDir, quick ? "latest-quick.json" : "latest.json")
   fs.writeFileSync(
     file,
-    JSON.stringify(results, (_, v) => (v === Infinity ? "unbounded" : Number.isNaN(v) ? null : v), 2) + "\n"
+    stringifyResults(results)
   )
   log(`raw results: ${path.relative(repoDir, file)}`)
   if (!quick) {
@@ -260,10 +262,7 @@ const writeDocs = (text: string): void => {
 /** `--render-docs`: rewrite docs/performance.md from results/latest.json without running anything. */
 const renderOnly = (): number => {
   const file = path.join(benchDir, "results", "latest.json")
-  const results = JSON.parse(
-    fs.readFileSync(file, "utf8"),
-    (_, v: unknown) => (v === "unbounded" ? Infinity : v === null ? NaN : v)
-  ) as Results
+  const results = parseResults(fs.readFileSync(file, "utf8"))
   const full: Results = { ...results, revision: results.revision ?? "unknown" }
   full.targets = evaluateTargets(full)
   writeDocs(renderDocs(full, skipNotes(full.cells), [10_000]))

@@ -30,24 +30,27 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type BodyKind, effectBody } from "./bodies.ts"
+import { tryWithoutBookkeeping } from "./bookkeeping.ts"
 import { measureBusySubmits, measureCoalescer } from "./extras.ts"
 import { exitUsage, strictFlags } from "./flags.ts"
 import { type ImplName, impls, type ServiceBuild, taskServiceRun } from "./impls.ts"
 import { checkProbe, resetProbe } from "./probe.ts"
 import { profileMissedTargets, profilesTable } from "./profiles.ts"
-import { evaluateTargets, type Results } from "./report.ts"
+import { evaluateTargets, parseResults } from "./report.ts"
 import { loopOnce, type YieldKind } from "./yields.ts"
 
-const cells = [
-  "throughput",
-  "busy-submit",
-  "burst",
-  "yield-slot",
-  "yield-quiescent",
-  "yield-plain",
-  "missed-targets"
-] as const
-type Cell = (typeof cells)[number]
+/** the cells, each with the flags it reads: any other flag given is an error, not silently ignored */
+const applicable = {
+  throughput: ["impl", "n", "bound", "kind", "repeat", "gc", "build"],
+  "busy-submit": ["n", "repeat"],
+  burst: ["n", "repeat"],
+  "yield-slot": ["n", "bound", "repeat"],
+  "yield-quiescent": ["n", "bound", "repeat"],
+  "yield-plain": ["n", "bound", "repeat"],
+  "missed-targets": ["results", "min-ms"]
+} as const satisfies Record<string, ReadonlyArray<string>>
+type Cell = keyof typeof applicable
+const cells = Object.keys(applicable) as ReadonlyArray<Cell>
 const kinds: ReadonlyArray<BodyKind> = ["sync", "hop", "promise-hop", "timer"]
 
 const usage = "usage: profile.js [--cell=" + cells.join("|") + "] [--impl=NAME] [--n=N] [--bound=B|unbounded] " +
@@ -77,21 +80,12 @@ const positive = (name: string, text: string): number => {
 const cell = (cells as ReadonlyArray<string>).includes(flags.cell)
   ? flags.cell as Cell
   : fail(`--cell: ${JSON.stringify(flags.cell)} is not one of ${cells.join(", ")}`)
-/** the flags each cell reads; any other flag given is an error, not silently ignored */
-const applicable: Record<Cell, ReadonlyArray<string>> = {
-  throughput: ["impl", "n", "bound", "kind", "repeat", "gc", "build"],
-  "busy-submit": ["n", "repeat"],
-  burst: ["n", "repeat"],
-  "yield-slot": ["n", "bound", "repeat"],
-  "yield-quiescent": ["n", "bound", "repeat"],
-  "yield-plain": ["n", "bound", "repeat"],
-  "missed-targets": ["results", "min-ms"]
-}
 const given = process.argv.slice(2).filter((a) => a.startsWith("--")).map((a) => a.slice(2).replace(/=.*$/, ""))
   .filter((f) => f !== "cell")
-const stray = given.find((f) => !applicable[cell].includes(f))
+const reads: ReadonlyArray<string> = applicable[cell]
+const stray = given.find((f) => !reads.includes(f))
 if (stray !== undefined) {
-  fail(`--${stray} does not apply to --cell=${cell} (it reads: ${applicable[cell].map((f) => `--${f}`).join(", ")})`)
+  fail(`--${stray} does not apply to --cell=${cell} (it reads: ${reads.map((f) => `--${f}`).join(", ")})`)
 }
 const n = positive("n", flags.n)
 const bound = flags.bound === "unbounded" ? Infinity : positive("bound", flags.bound)
@@ -119,13 +113,8 @@ const collect = (): void => {
 }
 
 /** the no-op accounting build, through the internal entry point (as the bookkeeping section loads it) */
-const withoutBookkeeping = async (): Promise<ServiceBuild> => {
-  try {
-    return (await import("effect-task/internal")).layerWithoutBookkeeping
-  } catch (error) {
-    return fail(`--build=without-bookkeeping needs node --conditions=effect-task-internal (${String(error)})`)
-  }
-}
+const withoutBookkeeping = async (): Promise<ServiceBuild> =>
+  (await tryWithoutBookkeeping()) ?? fail("--build=without-bookkeeping needs node --conditions=effect-task-internal")
 
 const throughput = async (): Promise<void> => {
   const build = flags.build === "package" ? undefined : await withoutBookkeeping()
@@ -162,7 +151,7 @@ const missedTargets = async (): Promise<void> => {
   } catch (error) {
     return fail(`--results: cannot read ${JSON.stringify(file)} (${String(error)}); run pnpm bench --quick first`)
   }
-  const results = JSON.parse(text, (_, v: unknown) => (v === "unbounded" ? Infinity : v === null ? NaN : v)) as Results
+  const results = parseResults(text)
   const targets = evaluateTargets(results)
   const profiles = await profileMissedTargets({ ...results, targets }, minMs, log)
   log("")

@@ -32,13 +32,12 @@
 import * as Effect from "effect/Effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
-import { Session } from "node:inspector/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { effectBody } from "./bodies.ts"
-import type { BookkeepingResult } from "./bookkeeping.ts"
-import { isPseudoFrame, type Profile, type ProfileSummary, summarizeProfile } from "./cpuProfile.ts"
+import { type BookkeepingResult, percent, tryWithoutBookkeeping } from "./bookkeeping.ts"
+import { isPseudoFrame, type Profile, type ProfileSummary, startProfiler, summarizeProfile } from "./cpuProfile.ts"
 import { busySubmitsOnce, type BusySubmitsResult, measureCoalescer } from "./extras.ts"
 import { impls, packageBuild, type ServiceBuild, taskServiceRun } from "./impls.ts"
 import { boundLabel, type WorstCell } from "./matrix.ts"
@@ -110,20 +109,16 @@ const toProfile = (
 
 /** Runs `run` until `minMs` have passed, under the CPU profiler. */
 const profiled = async (run: () => Promise<unknown>, minMs: number): Promise<ProfileSummary> => {
-  const session = new Session()
-  session.connect()
+  const stop = await startProfiler()
+  let profile: Profile | undefined
   try {
-    await session.post("Profiler.enable")
-    await session.post("Profiler.setSamplingInterval", { interval: 100 })
-    await session.post("Profiler.start")
     const t0 = performance.now()
     do await run()
     while (performance.now() - t0 < minMs)
-    const { profile } = await session.post("Profiler.stop")
-    return summarizeProfile(profile as Profile, true)
   } finally {
-    session.disconnect()
+    profile = await stop()
   }
+  return summarizeProfile(profile, true)
 }
 
 /** One cold run: a fresh process, profiled from just before its batch (`cold-child.ts --profile=`). */
@@ -156,15 +151,6 @@ const unprofiled = (target: string, why: string): TargetProfile => ({
   ownShare: NaN,
   frames: []
 })
-
-/** The no-op accounting build, when this process may import `effect-task/internal`. */
-const withoutBookkeeping = async (): Promise<ServiceBuild | undefined> => {
-  try {
-    return (await import("effect-task/internal")).layerWithoutBookkeeping
-  } catch {
-    return undefined
-  }
-}
 
 const cellLabel = (cell: WorstCell): string => `N=${cell.n}, bound ${boundLabel(cell.bound)}, ${cell.kind} bodies`
 const cellFlags = (cell: WorstCell): string => `--n=${cell.n} --bound=${boundLabel(cell.bound)} --kind=${cell.kind}`
@@ -262,7 +248,7 @@ export const profileMissedTargets = async (
           cellFlags(cell),
           () => profiled(runWith(packageBuild), minMs)
         )
-        const without = await withoutBookkeeping()
+        const without = await tryWithoutBookkeeping()
         if (without === undefined) {
           out.push(
             unprofiled(
@@ -289,7 +275,7 @@ export const profileMissedTargets = async (
   return out
 }
 
-const percent = (x: number): string => (Number.isNaN(x) ? "—" : `${(x * 100).toFixed(1)}%`)
+const percentOrDash = (x: number): string => (Number.isNaN(x) ? "—" : percent(x))
 
 /** The page's table: one row per profile. */
 export const profilesTable = (profiles: ReadonlyArray<TargetProfile>): string =>
@@ -298,8 +284,8 @@ export const profilesTable = (profiles: ReadonlyArray<TargetProfile>): string =>
     "| --- | --- | --- | --: | --: | --: |",
     ...profiles.map((p) =>
       `| ${p.target} | ${p.cell} | ${
-        p.frames.length === 0 ? "—" : p.frames.map((f) => `${f.frame} ${percent(f.share)}`).join("; ")
-      } | ${percent(p.ownShare)} | ${percent(p.gcShare)} | ${
+        p.frames.length === 0 ? "—" : p.frames.map((f) => `${f.frame} ${percentOrDash(f.share)}`).join("; ")
+      } | ${percentOrDash(p.ownShare)} | ${percentOrDash(p.gcShare)} | ${
         p.sampledMs === 0 ? "—" : `${p.sampledMs.toFixed(0)} ms`
       } |`
     )

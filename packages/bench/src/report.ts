@@ -41,6 +41,14 @@ export interface Results {
   targets: ReadonlyArray<Target>
 }
 
+/** The results as `results/*.json` holds them: `Infinity` as "unbounded", `NaN` as `null`. */
+export const stringifyResults = (results: Results): string =>
+  JSON.stringify(results, (_, v) => (v === Infinity ? "unbounded" : Number.isNaN(v) ? null : v), 2) + "\n"
+
+/** Reads what `stringifyResults` wrote. */
+export const parseResults = (text: string): Results =>
+  JSON.parse(text, (_, v: unknown) => (v === "unbounded" ? Infinity : v === null ? NaN : v)) as Results
+
 export interface Target {
   readonly name: string
   readonly goal: string
