@@ -40,11 +40,7 @@ export interface Cell {
 }
 
 /** A cell's coordinates: the one a target misses worst, for its profile. */
-export interface WorstCell {
-  readonly n: number
-  readonly bound: number
-  readonly kind: BodyKind
-}
+export type WorstCell = Pick<Cell, "n" | "bound" | "kind">
 
 export interface Failure {
   readonly cell: string

@@ -36,6 +36,30 @@ const boundStillExact = (tasks: TaskServiceShape, gauge: Gauge, count: number, b
     assert.strictEqual(gauge.high, bound)
   })
 
+/**
+ * Task "T" runs `body`, which yields its slot around a gated `inner`; once T
+ * is in `yielded-slot`, a batch of two takes both slots, the gate opens and T
+ * parks, waiting for its slot. Returns the batch (its gate still closed).
+ */
+const parkedBehindFullSlots = (
+  tasks: TaskServiceShape,
+  gauge: Gauge,
+  inner: Effect.Effect<string, string>,
+  body: (yielded: Effect.Effect<string, string>) => Effect.Effect<void, string>
+) =>
+  Effect.gen(function*() {
+    const innerGate = yield* Latch.make(false)
+    yield* tasks.go(
+      "T",
+      tracked(gauge, "T", body(releasing(gauge, tasks, "slot", Effect.andThen(innerGate.await, inner))))
+    )
+    yield* untilState(tasks, "T", "yielded-slot")
+    const fill = yield* freshBatch(tasks, gauge, 2, 2)
+    yield* innerGate.open
+    yield* untilState(tasks, "T", "parked")
+    return fill
+  })
+
 const captureFiber = (ref: { fiber?: Fiber.Fiber<unknown, unknown> }) =>
   Effect.withFiber((fiber) => Effect.sync(() => (ref.fiber = fiber)))
 
@@ -144,29 +168,15 @@ describe("TaskService.yieldSlot", () => {
         Effect.gen(function*() {
           const tasks = yield* TaskService
           const gauge = new Gauge()
-          const innerGate = yield* Latch.make(false)
           const holdGate = yield* Latch.make(false)
           const events: Array<string> = []
-          yield* tasks.go(
-            "T",
-            tracked(
-              gauge,
-              "T",
-              Effect.gen(function*() {
-                const exit = yield* Effect.exit(
-                  releasing(gauge, tasks, "slot", Effect.andThen(innerGate.await, inner))
-                )
-                events.push(Exit.isSuccess(exit) ? "T:success" : "T:failure")
-                yield* holdGate.await
-              })
-            )
-          )
-          yield* untilStarted(gauge, 1)
-          yield* untilState(tasks, "T", "yielded-slot")
           // while T is yielded, two others take both slots
-          const fill = yield* freshBatch(tasks, gauge, 2, 2)
-          yield* innerGate.open
-          yield* untilState(tasks, "T", "parked")
+          const fill = yield* parkedBehindFullSlots(tasks, gauge, inner, (yielded) =>
+            Effect.gen(function*() {
+              const exit = yield* Effect.exit(yielded)
+              events.push(Exit.isSuccess(exit) ? "T:success" : "T:failure")
+              yield* holdGate.await
+            }))
           yield* settle // T must not come back while both slots are taken
           assert.deepStrictEqual(events, [], "T waits for its slot while both are taken")
           yield* fill.open
@@ -194,25 +204,13 @@ describe("TaskService.yieldSlot", () => {
           const tasks = yield* TaskService
           const gauge = new Gauge()
           const ref: { fiber?: Fiber.Fiber<unknown, unknown> } = {}
-          const innerGate = yield* Latch.make(false)
           const events: Array<string> = []
-          yield* tasks.go(
-            "T",
-            tracked(
-              gauge,
-              "T",
-              Effect.gen(function*() {
-                yield* captureFiber(ref)
-                yield* releasing(gauge, tasks, "slot", Effect.andThen(innerGate.await, inner))
-                events.push("T:back")
-              })
-            )
-          )
-          yield* until("the body runs", () => ref.fiber !== undefined)
-          yield* untilState(tasks, "T", "yielded-slot")
-          const fill = yield* freshBatch(tasks, gauge, 2, 2)
-          yield* innerGate.open
-          yield* untilState(tasks, "T", "parked")
+          const fill = yield* parkedBehindFullSlots(tasks, gauge, inner, (yielded) =>
+            Effect.gen(function*() {
+              yield* captureFiber(ref)
+              yield* yielded
+              events.push("T:back")
+            }))
           // T is queued for its slot: interrupt it there
           yield* Fiber.interrupt(ref.fiber!)
           const exit = yield* Fiber.await(ref.fiber!)
